@@ -1,0 +1,190 @@
+/* mdk-unpack: unpack an image archive into a read-only layer, once.
+ *
+ * usage: mdk-unpack [-R ROOT] [-q] [-n NAME] IMAGE
+ *
+ * IMAGE is a name looked up in ROOT/images/ (NAME.tar, .tar.gz, .tgz, .tar.xz,
+ * .tar.zst, .tar.bz2) or a path to an archive (anything with a '/'). The
+ * layer is extracted beside its final place and renamed into place only when
+ * complete; a complete layer is reused without reading the archive; a changed
+ * archive (size or mtime) gets a fresh layer. Concurrent unpacks of one image
+ * extract it once. The archive is untrusted: extraction is confined to the
+ * layer, and names with "..", absolute names, trees deeper than 256 levels
+ * and file flags are refused. Prints the layer directory.
+ *
+ * Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+const char unpack_usage[] =
+	"usage: mdk-unpack [-R ROOT] [-q] [-n NAME] IMAGE\n"
+	"Unpack image archive IMAGE into the read-only layer ROOT/layers/NAME, once,\n"
+	"atomically and confined to the layer; print the layer directory.\n"
+	"IMAGE: a name in ROOT/images/ (NAME.tar, .tar.gz, .tgz, .tar.xz, .tar.zst,\n"
+	"       .tar.bz2), or a path to an archive (contains a '/').\n"
+	"  -R ROOT  data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
+	"  -n NAME  layer name for a path IMAGE (default: file name less extensions)\n"
+	"  -q       no progress line\n"
+	"Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error.\n";
+
+static const char *const exts[] = { ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz",
+				    ".tar.zst", ".tzst", ".tar.bz2", ".tbz2" };
+#define NEXTS (sizeof(exts) / sizeof(*exts))
+
+static volatile sig_atomic_t stop_sig;
+static void on_signal(int sig) { stop_sig = sig; }
+
+/* "dir/ubuntu.tar.gz" -> "ubuntu" */
+static char *name_from_path(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	char *s = strdup(b ? b + 1 : path);
+	size_t n;
+
+	if (!s)
+		die("out of memory");
+	n = strlen(s);
+	for (size_t i = 0; i < NEXTS; i++) {
+		size_t e = strlen(exts[i]);
+		if (n > e && !strcmp(s + n - e, exts[i])) {
+			s[n - e] = 0;
+			break;
+		}
+	}
+	return s;
+}
+
+/* Open ROOT/images/NAME.{tar,...}: the first that exists. */
+static int open_image(int rootfd, const char *root, const char *name, char **path)
+{
+	for (size_t i = 0; i < NEXTS; i++) {
+		char *rel = xasprintf("images/%s%s", name, exts[i]);
+		int fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT) {
+			*path = xasprintf("%s/%s", root, rel);
+			free(rel);
+			return fd;
+		}
+		free(rel);
+	}
+	die("%s: no image archive %s/images/%s.tar (or .tar.gz, .tgz, .tar.xz, .tar.zst, .tar.bz2)",
+	    name, root, name);
+}
+
+int unpack_main(int argc, char **argv)
+{
+	const char *rootflag = NULL, *name = NULL, *image;
+	char *root, *path = NULL, version[MDK_NAME_MAX + 16], cur[sizeof(version)];
+	char tmp[MDK_NAME_MAX + 32];
+	bool quiet = false;
+	struct stat st;
+	int c, fd, rootfd, layersfd, lockfd, tmpfd;
+
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+R:n:q")) != -1) {
+		switch (c) {
+		case 'R': rootflag = optarg; break;
+		case 'n': name = optarg; break;
+		case 'q': quiet = true; break;
+		default: usage_die("unknown option '-%c'", optopt);
+		}
+	}
+	if (argc - optind != 1)
+		usage_die("expected one IMAGE, got %d arguments", argc - optind);
+	image = argv[optind];
+	if (!strchr(image, '/')) {
+		if (name)
+			usage_die("-n is for a path IMAGE; '%s' is already a name", image);
+		name = image;
+	} else if (!name) {
+		name = name_from_path(image);
+	}
+	if (!valid_name(name))
+		usage_die("invalid image name '%s' (want [a-z0-9][a-z0-9._-]*, at most %d)",
+			  name, MDK_NAME_MAX);
+
+	if ((rootfd = store_open(store_root(rootflag), &root)) < 0)
+		die_errno("data root '%s'", store_root(rootflag));
+	if (strchr(image, '/')) {
+		path = (char *)image;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = open_image(rootfd, root, name, &path);
+	}
+	if (fd < 0)
+		die_errno("open '%s'", path);
+	if (fstat(fd, &st) < 0)
+		die_errno("stat '%s'", path);
+	if (!S_ISREG(st.st_mode))
+		die("%s: '%s' is not a regular file", name, path);
+	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_errno("open '%s/layers'", root);
+	layer_version(name, &st, version, sizeof(version));
+
+	/* The common case, a layer made before: a few syscalls, no lock. */
+	if (layer_current(layersfd, name, cur, sizeof(cur)) == 0 && !strcmp(cur, version))
+		goto done;
+
+	if ((lockfd = layer_lock(layersfd, name)) < 0)
+		die_errno("lock '%s/layers/.%s.lock'", root, name);
+	/* Another mdk-unpack may have made it while we waited. */
+	struct stat vst;
+	if (fstatat(layersfd, version, &vst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(vst.st_mode))
+		goto publish;
+	if (layer_clean_debris(layersfd, name) < 0)
+		die_errno("%s: remove debris of an earlier unpack in '%s/layers'", name, root);
+
+	snprintf(tmp, sizeof(tmp), ".tmp-%s@%ld", name, (long)getpid());
+	if (mkdirat(layersfd, tmp, 0755) < 0)
+		die_errno("mkdir '%s/layers/%s'", root, tmp);
+	if ((tmpfd = openat(layersfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchdir(tmpfd) < 0) {
+		warn_errno("open '%s/layers/%s'", root, tmp);
+		goto fail;
+	}
+
+	/* Interrupted: stop at the next entry and remove the partial layer. */
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	struct extract x = {
+		.fd = fd, .label = name, .total = st.st_size, .owner = geteuid() == 0,
+		.progress = !quiet && isatty(STDERR_FILENO), .stop = &stop_sig,
+	};
+	/* Confine every path the archive names to the layer. Without the
+	 * privilege, libarchive's slower per-component checks do the job. */
+	x.chrooted = chroot(".") == 0;
+	if (extract_archive(&x) < 0) {
+		warn("%s: %s", name, x.err);
+		goto fail;
+	}
+	if (renameat(layersfd, tmp, layersfd, version) < 0) {
+		warn_errno("rename '%s/layers/%s' to '%s'", root, tmp, version);
+		goto fail;
+	}
+publish:
+	if (layer_publish(layersfd, name, version) < 0)
+		die_errno("%s: link '%s/layers/%s' to '%s'%s", name, root, name, version,
+			  errno == EEXIST ? " (not a layer made by mdk-unpack: remove it)" : "");
+done:
+	printf("%s/layers/%s\n", root, version);
+	return 0;
+fail:
+	if (rm_tree_nocross(layersfd, tmp) < 0)
+		warn_errno("remove '%s/layers/%s'", root, tmp);
+	if (stop_sig) {
+		signal(stop_sig, SIG_DFL);
+		raise(stop_sig);
+	}
+	return 1;
+}

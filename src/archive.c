@@ -1,0 +1,233 @@
+/* Extracting an untrusted image archive into a directory with libarchive.
+ *
+ * Containment: the caller chroots into the target directory first (see
+ * extract_archive), so every path the archive names -- through "..", absolute
+ * names, symlinks or hard links it planted earlier, or libarchive's deferred
+ * chmod/utimes of directories -- resolves inside the layer. That is the
+ * kernel's own guarantee, and costs nothing per entry, unlike libarchive's
+ * SECURE_SYMLINKS lstat of every path component (about half of bsdtar's
+ * time). On top, a policy rejects what a real image never holds. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+#define MAX_DEPTH 256	/* path components; rm_tree_nocross holds an fd per level */
+
+static int fail(struct extract *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct extract *x, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(x->err, sizeof(x->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* What a real image never holds: a name that climbs out, an absolute name or
+ * link target, a tree deeper than we are willing to walk when deleting. */
+static const char *bad_path(const char *p)
+{
+	int depth = 0;
+
+	if (!p || !*p)
+		return "empty name";
+	if (*p == '/')
+		return "absolute name";
+	if (strlen(p) >= 4096)
+		return "name too long";
+	for (const char *c = p; *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 2 && c[0] == '.' && c[1] == '.')
+			return "name contains '..'";
+		if (n && ++depth > MAX_DEPTH)
+			return "too deep";
+		c += n;
+		c += *c == '/';
+	}
+	return NULL;
+}
+
+/* Keep only the extended attributes a container image should carry: file
+ * capabilities and user.*. Others (trusted.overlay.* redirects and opaque
+ * markers, security labels of the builder's host) are dropped. */
+static bool keep_xattr(const char *name)
+{
+	return strncmp(name, "user.", 5) == 0 || strcmp(name, "security.capability") == 0;
+}
+
+static void filter_xattrs(struct archive_entry *e)
+{
+	struct xattr { char *name; void *v; size_t n; } keep[32];
+	const char *name;
+	const void *v;
+	size_t n, k = 0;
+	bool drop = false;
+
+	if (archive_entry_xattr_reset(e) == 0)
+		return;
+	while (archive_entry_xattr_next(e, &name, &v, &n) == ARCHIVE_OK)
+		drop |= !keep_xattr(name);
+	if (!drop)
+		return;
+	/* archive_entry_xattr_clear frees the names: copy what we keep first. */
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &v, &n) == ARCHIVE_OK) {
+		if (keep_xattr(name) && k < sizeof(keep) / sizeof(*keep)) {
+			keep[k].name = xasprintf("%s", name);
+			keep[k].v = xmalloc(n);
+			keep[k].n = n;
+			memcpy(keep[k++].v, v, n);
+		}
+	}
+	archive_entry_xattr_clear(e);
+	for (size_t i = 0; i < k; i++) {
+		archive_entry_xattr_add_entry(e, keep[i].name, keep[i].v, keep[i].n);
+		free(keep[i].name);
+		free(keep[i].v);
+	}
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void progress(struct extract *x, struct archive *in, uint64_t entries, bool last)
+{
+	static double next;
+	double t = now();
+	int64_t done = archive_filter_bytes(in, -1);
+	char line[160];
+	int n;
+
+	if (!last && t < next)
+		return;
+	next = t + 0.1;
+	if (last) {
+		n = snprintf(line, sizeof(line), "\r\033[K");
+	} else {
+		n = snprintf(line, sizeof(line), "\r\033[K%s: %s: %3d%%  %llu entries  %.1f MB",
+			     applet_name, x->label,
+			     x->total > 0 ? (int)(done * 100 / x->total) : 0,
+			     (unsigned long long)entries, (double)done / 1e6);
+	}
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		x->progress = false;
+}
+
+/* Copy the entry's data, keeping holes as holes. */
+static int copy_data(struct archive *in, struct archive *out)
+{
+	const void *buf;
+	size_t size;
+	int64_t off;
+	int r;
+
+	while ((r = archive_read_data_block(in, &buf, &size, &off)) == ARCHIVE_OK) {
+		if (archive_write_data_block(out, buf, size, off) < ARCHIVE_OK)
+			return -2;
+	}
+	return r == ARCHIVE_EOF ? 0 : -1;
+}
+
+int extract_archive(struct extract *x)
+{
+	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
+	struct archive_entry *e;
+	uint64_t entries = 0;
+	int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+		    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+		    ARCHIVE_EXTRACT_SPARSE;
+	int r, ret = -1;
+
+	if (!in || !out)
+		die("out of memory");
+	/* Never ARCHIVE_EXTRACT_FFLAGS: an immutable or append-only flag would
+	 * make the layer impossible to delete. */
+	if (x->owner)
+		flags |= ARCHIVE_EXTRACT_OWNER;
+	if (!x->chrooted)
+		flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
+	archive_write_disk_set_options(out, flags);
+	/* No user/group lookup: numeric ids, never the host's /etc/passwd. */
+	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_gzip(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_bzip2(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(in) != ARCHIVE_OK) {
+		fail(x, "libarchive: %s", archive_error_string(in));
+		goto out;
+	}
+	if (archive_read_open_fd(in, x->fd, 128 * 1024) != ARCHIVE_OK) {
+		fail(x, "%s", archive_error_string(in));
+		goto out;
+	}
+	for (;;) {
+		const char *why, *name, *link;
+
+		if (x->stop && *x->stop) {
+			fail(x, "interrupted by signal %d", (int)*x->stop);
+			goto out;
+		}
+		r = archive_read_next_header(in, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK) {
+			fail(x, "%s", archive_error_string(in));
+			goto out;
+		}
+		entries++;
+		name = archive_entry_pathname(e);
+		if ((why = bad_path(name))) {
+			fail(x, "%s: %s", name ? name : "", why);
+			goto out;
+		}
+		link = archive_entry_hardlink(e);
+		if (link && (why = bad_path(link))) {
+			fail(x, "%s: hard link to '%s': %s", name, link, why);
+			goto out;
+		}
+		filter_xattrs(e);
+		if (archive_write_header(out, e) != ARCHIVE_OK) {
+			fail(x, "%s: %s", name, archive_error_string(out));
+			goto out;
+		}
+		if (archive_entry_size(e) > 0 && (r = copy_data(in, out)) < 0) {
+			fail(x, "%s: %s", name, archive_error_string(r == -1 ? in : out));
+			goto out;
+		}
+		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
+			fail(x, "%s: %s", name, archive_error_string(out));
+			goto out;
+		}
+		if (x->progress && (entries & 63) == 0)
+			progress(x, in, entries, false);
+	}
+	if (!entries) {
+		fail(x, "empty archive");
+		goto out;
+	}
+	/* Applies the deferred directory permissions and times. */
+	if (archive_write_close(out) != ARCHIVE_OK) {
+		fail(x, "%s", archive_error_string(out));
+		goto out;
+	}
+	x->entries = entries;
+	ret = 0;
+out:
+	if (x->progress)
+		progress(x, in, entries, true);
+	archive_read_free(in);
+	archive_write_free(out);
+	return ret;
+}

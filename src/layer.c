@@ -1,0 +1,115 @@
+/* Image layers in ROOT/layers:
+ *   NAME            symlink to NAME@KEY: the current layer of image NAME
+ *   NAME@KEY/       a complete layer (only ever renamed into place whole);
+ *                   KEY comes from the archive's size and mtime, so a changed
+ *                   archive gets a new directory and containers still running
+ *                   on the old one are not disturbed
+ *   .tmp-NAME@PID/  an extraction in progress, or debris of a killed one
+ *   .NAME.lock      flock(2)ed while NAME is being extracted or published
+ * '@' is not allowed in names, so none of these can collide with another
+ * image's or a container's entries. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+void layer_version(const char *name, const struct stat *st, char *out, size_t n)
+{
+	/* FNV-1a over size and mtime: short, and any change gives a new key. */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t v[3] = { (uint64_t)st->st_size, (uint64_t)st->st_mtim.tv_sec,
+			  (uint64_t)st->st_mtim.tv_nsec };
+	const unsigned char *p = (const unsigned char *)v;
+
+	for (size_t i = 0; i < sizeof(v); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	snprintf(out, n, "%s@%012llx", name, (unsigned long long)(h & 0xffffffffffffULL));
+}
+
+/* NAME@KEY, if NAME is a link made by us to a directory. */
+int layer_current(int layersfd, const char *name, char *out, size_t n)
+{
+	struct stat st;
+	ssize_t len;
+	size_t nl = strlen(name);
+
+	len = readlinkat(layersfd, name, out, n - 1);
+	if (len < 0)
+		return errno == EINVAL ? (errno = ENOTDIR, -1) : -1;
+	out[len] = 0;
+	if ((size_t)len <= nl + 1 || strncmp(out, name, nl) || out[nl] != '@' ||
+	    strchr(out, '/'))
+		return errno = EINVAL, -1;
+	if (fstatat(layersfd, out, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return errno = ENOTDIR, -1;
+	return 0;
+}
+
+int layer_lock(int layersfd, const char *name)
+{
+	char lock[MDK_NAME_MAX + 8];
+	int fd;
+
+	snprintf(lock, sizeof(lock), ".%s.lock", name);
+	fd = openat(layersfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return errno = e, -1;
+		}
+	}
+	return fd;
+}
+
+/* Point NAME at VERSION, atomically: readers see the old or the new link. */
+int layer_publish(int layersfd, const char *name, const char *version)
+{
+	char tmp[MDK_NAME_MAX + 8];
+	struct stat st;
+
+	if (fstatat(layersfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISLNK(st.st_mode))
+		return errno = EEXIST, -1;	/* not ours: never replace it */
+	snprintf(tmp, sizeof(tmp), ".%s@link", name);
+	if (unlinkat(layersfd, tmp, 0) < 0 && errno != ENOENT)
+		return -1;
+	if (symlinkat(version, layersfd, tmp) < 0)
+		return -1;
+	return renameat(layersfd, tmp, layersfd, name);
+}
+
+/* Remove what killed extractions of NAME left. Call with NAME's lock held:
+ * then no extraction of NAME is running. */
+int layer_clean_debris(int layersfd, const char *name)
+{
+	char prefix[MDK_NAME_MAX + 8];
+	int fd, err = 0;
+	size_t n;
+	DIR *d;
+	struct dirent *de;
+
+	n = (size_t)snprintf(prefix, sizeof(prefix), ".tmp-%s@", name);
+	if ((fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (!(d = fdopendir(fd))) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, prefix, n) == 0 &&
+		    rm_tree_nocross(layersfd, de->d_name) < 0 && !err)
+			err = errno;
+	}
+	closedir(d);
+	return err ? (errno = err, -1) : 0;
+}

@@ -1,0 +1,75 @@
+/* mdk: shared declarations for the applets and src/. */
+#ifndef MDK_H
+#define MDK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+#include <sys/types.h>
+
+struct stat;
+
+#define APPLET(fn, name) int fn##_main(int argc, char **argv); extern const char fn##_usage[];
+#include "applets.h"
+#undef APPLET
+
+#define MDK_DEFAULT_ROOT "/var/lib/m-docker"
+#define MDK_NAME_MAX 64
+
+/* --- err.c: the one diagnostic family ---------------------------------------
+ * Every message is "APPLET: text[: strerror]\n", written with one write(2). */
+extern const char *applet_name;	/* "mdk-unpack", set by the dispatcher */
+extern int die_status;		/* exit code of die*(): 1, mdk-run sets 125 */
+extern int usage_status;	/* exit code of usage_die(): 2 */
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --- parse.c: strict parsers; return -1 with errno EINVAL/ERANGE ----------- */
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int parse_size(const char *s, uint64_t *out);	/* 100, 100k, 64m, 1g, 2t (1024) */
+bool valid_name(const char *s);			/* [a-z0-9][a-z0-9._-]*, <= 64 */
+
+/* --- path.c ------------------------------------------------------------------ */
+/* The data root: flag, else $MDK_ROOT, else /var/lib/m-docker. */
+const char *store_root(const char *flag);
+/* Create ROOT and ROOT/{images,layers,rootfs} (0700) as needed and return an
+ * O_PATH|O_DIRECTORY fd on ROOT; *abs gets its absolute path (malloc'd). */
+int store_open(const char *root, char **abs);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void *xmalloc(size_t n);
+
+/* --- fs.c ------------------------------------------------------------------- */
+/* Delete NAME in DIRFD and everything below it, never following a symlink and
+ * never entering another filesystem: a mount point below stops the walk with
+ * EBUSY, nothing under it is touched. ENOENT for a missing NAME is success. */
+int rm_tree_nocross(int dirfd, const char *name);
+
+/* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
+void layer_version(const char *name, const struct stat *st, char *out, size_t n);
+int layer_current(int layersfd, const char *name, char *out, size_t n);
+int layer_lock(int layersfd, const char *name);
+int layer_publish(int layersfd, const char *name, const char *version);
+int layer_clean_debris(int layersfd, const char *name);
+
+/* --- archive.c ---------------------------------------------------------------
+ * Extract the tar archive on FD (any compression) into the current directory.
+ * CHROOTED says the caller chrooted there (containment by the kernel);
+ * otherwise libarchive's per-component symlink checks are used. */
+struct extract {
+	int fd;
+	const char *label;	/* image name, for messages */
+	int64_t total;		/* archive size, for progress */
+	bool owner;		/* restore numeric uid/gid (needs root) */
+	bool chrooted;
+	bool progress;		/* one updating line on stderr */
+	volatile sig_atomic_t *stop;	/* set by a signal handler: give up */
+	uint64_t entries;	/* out: entries extracted */
+	char err[512];		/* out: why it failed */
+};
+int extract_archive(struct extract *x);
+
+#endif

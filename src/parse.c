@@ -1,0 +1,78 @@
+/* Strict parsers: the whole string must be a number, nothing silently
+ * truncated, wrapped or defaulted. */
+#include <errno.h>
+#include <string.h>
+
+#include "mdk.h"
+
+/* Decimal digits only: no sign, no spaces, no hex, no empty string. */
+static int parse_digits(const char **sp, uint64_t *out)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return errno = EINVAL, -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return errno = ERANGE, -1;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!s || parse_digits(&s, &v) < 0)
+		return -1;
+	if (*s)
+		return errno = EINVAL, -1;
+	if (v < min || v > max)
+		return errno = ERANGE, -1;
+	*out = v;
+	return 0;
+}
+
+/* Sizes as docker takes them: a number with an optional b/k/m/g/t suffix
+ * (either case, powers of 1024), optionally followed by "b" ("64mb"). */
+int parse_size(const char *s, uint64_t *out)
+{
+	static const char units[] = "bkmgt";
+	const char *u;
+	uint64_t v;
+	unsigned shift = 0;
+
+	if (!s || parse_digits(&s, &v) < 0)
+		return -1;
+	if (*s) {
+		char c = (char)(*s | 0x20);
+		if (!(u = strchr(units, c)) || !c)
+			return errno = EINVAL, -1;
+		shift = 10 * (unsigned)(u - units);
+		s++;
+		if (shift && (*s | 0x20) == 'b')
+			s++;
+		if (*s)
+			return errno = EINVAL, -1;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return errno = ERANGE, -1;
+	*out = v << shift;
+	return 0;
+}
+
+/* Names become path components and overlay options, so only a strict
+ * allowlist passes: no "/", "..", ",", ":", "\", spaces or control chars. */
+bool valid_name(const char *s)
+{
+	size_t n;
+
+	if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')))
+		return false;
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-");
+	return !s[n] && n <= MDK_NAME_MAX;
+}

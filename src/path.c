@@ -1,0 +1,114 @@
+/* The data root and small allocation helpers. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		die("out of memory");
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	char *s;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		die("out of memory");
+	va_end(ap);
+	return s;
+}
+
+const char *store_root(const char *flag)
+{
+	const char *env = getenv("MDK_ROOT");
+
+	if (flag && *flag)
+		return flag;
+	return env && *env ? env : MDK_DEFAULT_ROOT;
+}
+
+/* mkdir that tolerates an existing directory (but not a symlink to one). */
+static int mkdir_at(int dirfd, const char *name, mode_t mode)
+{
+	struct stat st;
+
+	if (mkdirat(dirfd, name, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -1;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return errno = ENOTDIR, -1;
+	return 0;
+}
+
+/* mkdir -p for the parents of PATH (not PATH itself). */
+static int mkdir_parents(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; (p = strchr(p, '/')); *p++ = '/') {
+		*p = 0;
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+int store_open(const char *root, char **abs)
+{
+	static const char *const sub[] = { "images", "layers", "rootfs" };
+	int fd, e;
+
+	/* The store holds setuid binaries and container roots: root-only, like
+	 * docker's. Missing parents are created 0755, as mkdir -p would. */
+	if (mkdir(root, 0700) < 0 && errno == ENOENT &&
+	    (mkdir_parents(root) < 0 || mkdir(root, 0700) < 0))
+		return -1;
+	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
+		if (mkdir_at(fd, sub[i], 0700) < 0)
+			goto fail;
+	}
+	if (abs) {
+		/* Absolute, for messages and overlay options; no realpath(), which
+		 * wants /proc on older musl and /proc may be missing (initramfs). */
+		if (root[0] == '/') {
+			*abs = strdup(root);
+		} else {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof(cwd)))
+				goto fail;
+			*abs = xasprintf("%s/%s", strcmp(cwd, "/") ? cwd : "", root);
+		}
+		if (!*abs)
+			die("out of memory");
+		/* "/var/lib/m-docker/" -> "/var/lib/m-docker" */
+		for (size_t n = strlen(*abs); n > 1 && (*abs)[n - 1] == '/'; n--)
+			(*abs)[n - 1] = 0;
+	}
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	return errno = e, -1;
+}
