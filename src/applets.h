@@ -1,5 +1,6 @@
 /* The one list of applets, sorted by name: APPLET(c_name, "applet-name").
  * Each is implemented by applets/<c_name>.c as <c_name>_main() and described
  * by <c_name>_usage[]. Adding an applet = one file + one line here. */
+APPLET(check, "mdk-check")
 APPLET(unpack, "mdk-unpack")
 APPLET(version, "mdk-version")

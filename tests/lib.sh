@@ -1,0 +1,130 @@
+# Sourced by every suite (tests/*.test). POSIX sh.
+#
+# Gives each test a private temporary directory $T with a data root
+# $MDK_ROOT=$T/root, and in teardown FAILS the test if anything is left
+# mounted under $T, if the host's mount table changed, or if a process still
+# runs from $T -- then cleans up (unmounting first: never deleting through a
+# mount). Suites that need their own setUp/tearDown call mdk_setup and
+# mdk_teardown from them.
+#
+#   $MDK        the binary under test (default: build/mdk)
+#   mdk ARGS    runs "$MDK" ARGS
+#   skip "why"  marks the current test skipped (call then return 0)
+#   need_root   skip unless root
+
+TESTS=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$TESTS")
+MDK=${MDK:-$TOP/build/mdk}
+SHUNIT2=${SHUNIT2:-/usr/bin/shunit2}
+SHUNIT_COLOR=${SHUNIT_COLOR:-none}
+export MDK
+# The test processes must see what the user would: a C locale, a sane PATH.
+LC_ALL=C
+export LC_ALL
+
+mdk() { "$MDK" "$@"; }
+
+skip() {
+	echo "SKIP: $_shunit_test_: $*"
+	_skipped=1
+	startSkipping
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] && return 0
+	skip "needs root"
+	return 1
+}
+
+# Mount points under a path, deepest first.
+mounts_under() {
+	awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print length($5), $5 }' /proc/self/mountinfo |
+		sort -rn | cut -d' ' -f2-
+}
+
+mount_table() { awk '{ print $5, $9 }' /proc/self/mountinfo | sort; }
+
+# Processes whose cwd, root or command line is under $1.
+procs_under() {
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = "$$" ] && continue
+		for l in cwd root; do
+			case $(readlink "$p/$l" 2>/dev/null) in
+			"$1"/* | "$1") echo "${p#/proc/}"; break ;;
+			esac
+		done
+	done | sort -u
+}
+
+mdk_setup() {
+	T=$(mktemp -d /tmp/mdk-test.XXXXXX)
+	MDK_ROOT=$T/root
+	export MDK_ROOT T
+	_skipped=
+	_mounts_before=$(mount_table)
+}
+
+mdk_teardown() {
+	# shunit2 calls tearDown once more at exit: nothing to do then.
+	[ -n "${T:-}" ] || return 0
+	_leak=
+	_p=$(procs_under "$T")
+	if [ -n "$_p" ]; then
+		_leak="processes left running: $(echo $_p)"
+		# shellcheck disable=SC2086
+		kill -9 $_p 2>/dev/null
+		sleep 0.2
+	fi
+	_m=$(mounts_under "$T")
+	if [ -n "$_m" ]; then
+		_leak="$_leak mounts left behind: $(echo $_m)"
+		for _x in $_m; do umount -l "$_x" 2>/dev/null; done
+	fi
+	_now=$(mount_table)
+	if [ "$_now" != "$_mounts_before" ]; then
+		_d=$(printf '%s\n' "$_mounts_before" | grep -vxF "$_now" | sed 's/^/-/')
+		_d="$_d $(printf '%s\n' "$_now" | grep -vxF "$_mounts_before" | sed 's/^/+/')"
+		_leak="$_leak host mount table changed: $(echo $_d)"
+	fi
+	endSkipping
+	[ -n "$_leak" ] && fail "teardown:$_leak"
+	# Only with nothing mounted below it may the directory be deleted.
+	if [ -z "$(mounts_under "$T")" ]; then
+		rm -rf "$T"
+	else
+		fail "teardown: $T still has mounts; left in place"
+	fi
+	if [ -n "$_skipped" ]; then
+		echo "#RESULT skip $_shunit_test_"
+	elif [ "${__shunit_testSuccess:-0}" -eq 0 ]; then
+		echo "#RESULT pass $_shunit_test_"
+	else
+		echo "#RESULT fail $_shunit_test_"
+	fi
+	T=
+}
+
+setUp() { mdk_setup; }
+tearDown() { mdk_teardown; }
+
+# --- fixtures -----------------------------------------------------------------
+
+# A minimal busybox rootfs in directory $1, from Debian's busybox-static.
+make_rootfs() {
+	_r=$1
+	mkdir -p "$_r/bin" "$_r/sbin" "$_r/etc" "$_r/tmp" "$_r/root" "$_r/proc" "$_r/sys" \
+		"$_r/dev" "$_r/usr/bin" "$_r/var"
+	cp /bin/busybox "$_r/bin/busybox"
+	for _a in $(/bin/busybox --list); do
+		[ "$_a" = busybox ] || ln -s busybox "$_r/bin/$_a"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$_r/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$_r/etc/group"
+	chmod 1777 "$_r/tmp"
+	chmod 700 "$_r/root"
+}
+
+# make_image DIR TARFILE [tar compression flag]: "docker export" form.
+make_image() {
+	tar --numeric-owner -C "$1" -cp $3 -f "$2" .
+}
