@@ -24,12 +24,15 @@ log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 # --- host tools -------------------------------------------------------------
+# need_pkgs [test]: the build's packages, and with "test" the tests' too.
 need_pkgs() {
 	missing=
-	for spec in musl-gcc:musl-tools cmake:cmake make:make gcc:gcc \
-		dpkg-source:dpkg-dev apt-get:apt xz:xz-utils bzip2:bzip2 \
-		busybox:busybox-static shunit2:shunit2 python3:python3 \
-		file:file; do
+	specs="musl-gcc:musl-tools cmake:cmake make:make gcc:gcc dpkg-source:dpkg-dev
+		xz:xz-utils bzip2:bzip2 busybox:busybox-static file:file"
+	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
+		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
+		script:bsdutils"
+	for spec in $specs; do
 		cmd=${spec%%:*} pkg=${spec#*:}
 		if [ "$cmd" = busybox ]; then
 			# The default image needs a static busybox, not Debian's dynamic one.
@@ -187,7 +190,7 @@ build_image() {
 cmd=${1:-all}
 case $cmd in
 all | test | bench)
-	need_pkgs
+	need_pkgs "$cmd"
 	build_deps
 	build_mdk
 	build_image

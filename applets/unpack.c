@@ -9,7 +9,7 @@
  * archive (size or mtime) gets a fresh layer. Concurrent unpacks of one image
  * extract it once. The archive is untrusted: extraction is confined to the
  * layer, and names with "..", absolute names, trees deeper than 256 levels
- * and file flags are refused. Prints the layer directory.
+ * and file flags are refused. Needs root (chroot). Prints the layer directory.
  *
  * Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error. */
 #include <errno.h>
@@ -142,6 +142,12 @@ int unpack_main(int argc, char **argv)
 	if (layer_clean_debris(layersfd, name) < 0)
 		die_errno("%s: remove debris of an earlier unpack in '%s/layers'", name, root);
 
+	/* Interrupted: stop at the next entry and remove the partial layer. */
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
 	snprintf(tmp, sizeof(tmp), ".tmp-%s@%ld", name, (long)getpid());
 	if (mkdirat(layersfd, tmp, 0755) < 0)
 		die_errno("mkdir '%s/layers/%s'", root, tmp);
@@ -151,19 +157,18 @@ int unpack_main(int argc, char **argv)
 		goto fail;
 	}
 
-	/* Interrupted: stop at the next entry and remove the partial layer. */
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-
 	struct extract x = {
 		.fd = fd, .label = name, .total = st.st_size, .owner = geteuid() == 0,
 		.progress = !quiet && isatty(STDERR_FILENO), .stop = &stop_sig,
 	};
-	/* Confine every path the archive names to the layer. Without the
-	 * privilege, libarchive's slower per-component checks do the job. */
-	x.chrooted = chroot(".") == 0;
+	/* Confine every path the archive names to the layer. libarchive's own
+	 * checks alone are not enough (a hard link to a planted symlink is
+	 * chmod'ed through it), so without chroot there is no unpack. */
+	if (chroot(".") < 0) {
+		warn_errno("%s: confine the extraction: chroot '%s/layers/%s' (run as root)",
+			   name, root, tmp);
+		goto fail;
+	}
 	if (extract_archive(&x) < 0) {
 		warn("%s: %s", name, x.err);
 		goto fail;

@@ -1,7 +1,6 @@
 /* Extracting an untrusted image archive into a directory with libarchive.
  *
- * Containment: the caller chroots into the target directory first (see
- * extract_archive), so every path the archive names -- through "..", absolute
+ * Containment: the caller chroots into the target directory first, so every path the archive names -- through "..", absolute
  * names, symlinks or hard links it planted earlier, or libarchive's deferred
  * chmod/utimes of directories -- resolves inside the layer. That is the
  * kernel's own guarantee, and costs nothing per entry, unlike libarchive's
@@ -21,12 +20,20 @@
 
 #define MAX_DEPTH 256	/* path components; rm_tree_nocross holds an fd per level */
 
-static int fail(struct extract *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct extract *x, const char *fmt, ...)
+/* Record why entry NAME (may be NULL) failed; a hostile name can be 4 KiB
+ * long, so it is cut to keep the reason on the line. */
+static int fail(struct extract *x, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct extract *x, const char *name, const char *fmt, ...)
 {
+	size_t n = 0;
 	va_list ap;
+
+	if (name)
+		n = (size_t)snprintf(x->err, sizeof(x->err), "%.120s%s: ", name,
+				     strlen(name) > 120 ? "..." : "");
 	va_start(ap, fmt);
-	vsnprintf(x->err, sizeof(x->err), fmt, ap);
+	vsnprintf(x->err + n, sizeof(x->err) - n, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -125,6 +132,21 @@ static void progress(struct extract *x, struct archive *in, uint64_t entries, bo
 		x->progress = false;
 }
 
+/* libarchive's message, with the errno it saved when it did not say it
+ * ("Write failed" -> "Write failed: No space left on device"). */
+static const char *lib_error(struct archive *a, char *buf, size_t n)
+{
+	const char *msg = archive_error_string(a);
+	int e = archive_errno(a);
+
+	if (!msg)
+		msg = "unknown libarchive error";
+	if (e <= 0 || e >= 4096 || strstr(msg, strerror(e)))
+		return msg;
+	snprintf(buf, n, "%s: %s", msg, strerror(e));
+	return buf;
+}
+
 /* Copy the entry's data, keeping holes as holes. */
 static int copy_data(struct archive *in, struct archive *out)
 {
@@ -145,6 +167,7 @@ int extract_archive(struct extract *x)
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
 	struct archive_entry *e;
 	uint64_t entries = 0;
+	char ebuf[256];
 	int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
 		    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
 		    ARCHIVE_EXTRACT_SPARSE;
@@ -156,8 +179,6 @@ int extract_archive(struct extract *x)
 	 * make the layer impossible to delete. */
 	if (x->owner)
 		flags |= ARCHIVE_EXTRACT_OWNER;
-	if (!x->chrooted)
-		flags |= ARCHIVE_EXTRACT_SECURE_SYMLINKS;
 	archive_write_disk_set_options(out, flags);
 	/* No user/group lookup: numeric ids, never the host's /etc/passwd. */
 	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||
@@ -165,61 +186,61 @@ int extract_archive(struct extract *x)
 	    archive_read_support_filter_bzip2(in) != ARCHIVE_OK ||
 	    archive_read_support_filter_xz(in) != ARCHIVE_OK ||
 	    archive_read_support_filter_zstd(in) != ARCHIVE_OK) {
-		fail(x, "libarchive: %s", archive_error_string(in));
+		fail(x, NULL, "libarchive: %s", lib_error(in, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	if (archive_read_open_fd(in, x->fd, 128 * 1024) != ARCHIVE_OK) {
-		fail(x, "%s", archive_error_string(in));
+		fail(x, NULL, "%s", lib_error(in, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	for (;;) {
 		const char *why, *name, *link;
 
 		if (x->stop && *x->stop) {
-			fail(x, "interrupted by signal %d", (int)*x->stop);
+			fail(x, NULL, "interrupted by signal %d", (int)*x->stop);
 			goto out;
 		}
 		r = archive_read_next_header(in, &e);
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r != ARCHIVE_OK) {
-			fail(x, "%s", archive_error_string(in));
+			fail(x, NULL, "%s", lib_error(in, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		entries++;
 		name = archive_entry_pathname(e);
 		if ((why = bad_path(name))) {
-			fail(x, "%s: %s", name ? name : "", why);
+			fail(x, name ? name : "", "%s", why);
 			goto out;
 		}
 		link = archive_entry_hardlink(e);
 		if (link && (why = bad_path(link))) {
-			fail(x, "%s: hard link to '%s': %s", name, link, why);
+			fail(x, name, "hard link to '%.120s': %s", link, why);
 			goto out;
 		}
 		filter_xattrs(e);
 		if (archive_write_header(out, e) != ARCHIVE_OK) {
-			fail(x, "%s: %s", name, archive_error_string(out));
+			fail(x, name, "%s", lib_error(out, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if (archive_entry_size(e) > 0 && (r = copy_data(in, out)) < 0) {
-			fail(x, "%s: %s", name, archive_error_string(r == -1 ? in : out));
+			fail(x, name, "%s", lib_error(r == -1 ? in : out, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if (archive_write_finish_entry(out) != ARCHIVE_OK) {
-			fail(x, "%s: %s", name, archive_error_string(out));
+			fail(x, name, "%s", lib_error(out, ebuf, sizeof(ebuf)));
 			goto out;
 		}
 		if (x->progress && (entries & 63) == 0)
 			progress(x, in, entries, false);
 	}
 	if (!entries) {
-		fail(x, "empty archive");
+		fail(x, NULL, "empty archive");
 		goto out;
 	}
 	/* Applies the deferred directory permissions and times. */
 	if (archive_write_close(out) != ARCHIVE_OK) {
-		fail(x, "%s", archive_error_string(out));
+		fail(x, NULL, "%s", lib_error(out, ebuf, sizeof(ebuf)));
 		goto out;
 	}
 	x->entries = entries;

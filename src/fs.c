@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <linux/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +44,15 @@ static int mount_id(int fd, uint64_t *id)
 	return 0;
 }
 
-/* Empty the directory FD (closed here) that must be on mount MNT. */
-static int rm_children(int fd, uint64_t mnt)
+/* Subtrees deeper than this are moved up to the top of the tree being
+ * deleted (rename within one mount), so the walk never holds more than this
+ * many fds, however deep a hostile archive (symlinks into symlinks) made it. */
+#define RM_MAX_DEPTH 64
+
+struct rm { int topfd; uint64_t mnt; unsigned moved; };
+
+/* Empty the directory FD (closed here); DEPTH levels below the top. */
+static int rm_children(struct rm *rm, int fd, int depth)
 {
 	int err = 0;
 	DIR *d = fdopendir(fd);
@@ -54,14 +62,14 @@ static int rm_children(int fd, uint64_t mnt)
 		close(fd);
 		return errno = err, -1;
 	}
-	for (int pass = 0; pass < 3; pass++) {
+	for (bool again = true; again && !err;) {
 		struct dirent *de;
-		bool again = false;
 
+		again = false;
 		rewinddir(d);
 		while ((de = readdir(d))) {
 			const char *n = de->d_name;
-			uint64_t id = mnt;
+			uint64_t id = rm->mnt;
 			int cfd;
 
 			if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
@@ -80,27 +88,36 @@ static int rm_children(int fd, uint64_t mnt)
 					err = errno;
 				continue;
 			}
-			if (mount_id(cfd, &id) < 0 || id != mnt) {
+			if (mount_id(cfd, &id) < 0 || id != rm->mnt) {
 				/* A mount point: leave it, and all below it, alone. */
 				if (!err)
-					err = id != mnt ? EBUSY : errno;
+					err = id != rm->mnt ? EBUSY : errno;
 				close(cfd);
 				continue;
 			}
-			if (rm_children(cfd, mnt) < 0) {
+			if (depth >= RM_MAX_DEPTH) {
+				char up[32];
+				long r;
+				close(cfd);
+				do {
+					snprintf(up, sizeof(up), ".mdk-deep-%u", rm->moved++);
+					r = syscall(SYS_renameat2, fd, n, rm->topfd, up, RENAME_NOREPLACE);
+				} while (r < 0 && errno == EEXIST);
+				if (r < 0 && !err)
+					err = errno;
+				continue;
+			}
+			if (rm_children(rm, cfd, depth + 1) < 0) {
 				if (!err)
 					err = errno;
 				continue;
 			}
-			if (unlinkat(fd, n, AT_REMOVEDIR) < 0) {
-				if (errno == ENOTEMPTY)
-					again = true;
-				else if (errno != ENOENT && !err)
-					err = errno;
-			}
+			if (unlinkat(fd, n, AT_REMOVEDIR) < 0 && errno != ENOENT && !err)
+				err = errno;
 		}
-		if (!again || err)
-			break;
+		/* Moved-up subtrees, or entries readdir skipped while we deleted. */
+		if (depth == 0 && rm->moved)
+			again = true, rm->moved = 0;
 	}
 	closedir(d);
 	return err ? (errno = err, -1) : 0;
@@ -124,7 +141,8 @@ int rm_tree_nocross(int dirfd, const char *name)
 		close(fd);
 		return errno = id != top ? EBUSY : e, -1;
 	}
-	if (rm_children(fd, top) < 0)
+	struct rm rm = { .topfd = fd, .mnt = top };
+	if (rm_children(&rm, fd, 0) < 0)
 		return -1;
 	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
 		return -1;

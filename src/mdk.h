@@ -57,14 +57,12 @@ int layer_clean_debris(int layersfd, const char *name);
 
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.
- * CHROOTED says the caller chrooted there (containment by the kernel);
- * otherwise libarchive's per-component symlink checks are used. */
+ * The caller must have chrooted there: that is what confines the archive. */
 struct extract {
 	int fd;
 	const char *label;	/* image name, for messages */
 	int64_t total;		/* archive size, for progress */
 	bool owner;		/* restore numeric uid/gid (needs root) */
-	bool chrooted;
 	bool progress;		/* one updating line on stderr */
 	volatile sig_atomic_t *stop;	/* set by a signal handler: give up */
 	uint64_t entries;	/* out: entries extracted */

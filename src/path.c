@@ -39,12 +39,13 @@ const char *store_root(const char *flag)
 	return env && *env ? env : MDK_DEFAULT_ROOT;
 }
 
-/* mkdir that tolerates an existing directory (but not a symlink to one). */
-static int mkdir_at(int dirfd, const char *name, mode_t mode)
+/* A root-only directory NAME in DIRFD: made, or an existing one (not a
+ * symlink to one) closed to group and others. */
+static int mkdir_private(int dirfd, const char *name)
 {
 	struct stat st;
 
-	if (mkdirat(dirfd, name, mode) == 0)
+	if (mkdirat(dirfd, name, 0700) == 0)
 		return 0;
 	if (errno != EEXIST)
 		return -1;
@@ -52,6 +53,8 @@ static int mkdir_at(int dirfd, const char *name, mode_t mode)
 		return -1;
 	if (!S_ISDIR(st.st_mode))
 		return errno = ENOTDIR, -1;
+	if ((st.st_mode & 077) && fchmodat(dirfd, name, st.st_mode & 07700, 0) < 0)
+		return -1;
 	return 0;
 }
 
@@ -86,7 +89,7 @@ int store_open(const char *root, char **abs)
 	if (fd < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(sub) / sizeof(*sub); i++) {
-		if (mkdir_at(fd, sub[i], 0700) < 0)
+		if (mkdir_private(fd, sub[i]) < 0)
 			goto fail;
 	}
 	if (abs) {

@@ -57,7 +57,7 @@ procs_under() {
 }
 
 mdk_setup() {
-	T=$(mktemp -d /tmp/mdk-test.XXXXXX)
+	T=$(mktemp -d "${TMPDIR:-/tmp}/mdk-test.XXXXXX")
 	MDK_ROOT=$T/root
 	export MDK_ROOT T
 	_skipped=
