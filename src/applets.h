@@ -2,5 +2,7 @@
  * Each is implemented by applets/<c_name>.c as <c_name>_main() and described
  * by <c_name>_usage[]. Adding an applet = one file + one line here. */
 APPLET(check, "mdk-check")
+APPLET(overlay_down, "mdk-overlay-down")
+APPLET(overlay_up, "mdk-overlay-up")
 APPLET(unpack, "mdk-unpack")
 APPLET(version, "mdk-version")

@@ -48,6 +48,16 @@ void *xmalloc(size_t n);
  * EBUSY, nothing under it is touched. ENOENT for a missing NAME is success. */
 int rm_tree_nocross(int dirfd, const char *name);
 
+/* --- mount.c ----------------------------------------------------------------- */
+/* "lowerdir=L1:L2,upperdir=U,workdir=W" into BUF; -1 with EINVAL for a path
+ * with ',' ':' '\' or a newline, E2BIG past a page. */
+int overlay_opts(char *buf, size_t n, const char *const *lower, size_t nlower,
+		 const char *upper, const char *work);
+char **mounts_under(const char *path);	/* NULL-terminated, mount order */
+void free_strv(char **v);
+int umount_tree(const char *path, char **failed);
+void mount_holder(const char *path, char *out, size_t n);
+
 /* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);
 int layer_current(int layersfd, const char *name, char *out, size_t n);
