@@ -4,5 +4,7 @@
 APPLET(check, "mdk-check")
 APPLET(overlay_down, "mdk-overlay-down")
 APPLET(overlay_up, "mdk-overlay-up")
+APPLET(pivot, "mdk-pivot")
+APPLET(run, "mdk-run")
 APPLET(unpack, "mdk-unpack")
 APPLET(version, "mdk-version")

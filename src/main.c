@@ -35,11 +35,14 @@ static void list_applets(FILE *f)
 		fprintf(f, "%s\n", applets[i].name);
 }
 
+char **mdk_argv;
+
 int main(int argc, char **argv)
 {
 	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
 	const struct applet *a;
 
+	mdk_argv = argv;
 	base = base ? base + 1 : (argc > 0 ? argv[0] : "mdk");
 	/* libarchive is built without iconv: a UTF-8 C locale keeps non-ASCII
 	 * names byte-exact and quiet. */

@@ -20,6 +20,7 @@ struct stat;
 /* --- err.c: the one diagnostic family ---------------------------------------
  * Every message is "APPLET: text[: strerror]\n", written with one write(2). */
 extern const char *applet_name;	/* "mdk-unpack", set by the dispatcher */
+extern char **mdk_argv;		/* main()'s argv, for a re-exec */
 extern int die_status;		/* exit code of die*(): 1, mdk-run sets 125 */
 extern int usage_status;	/* exit code of usage_die(): 2 */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -39,6 +40,7 @@ const char *store_root(const char *flag);
 /* Create ROOT and ROOT/{images,layers,rootfs} (0700) as needed and return an
  * O_PATH|O_DIRECTORY fd on ROOT; *abs gets its absolute path (malloc'd). */
 int store_open(const char *root, char **abs);
+int mkdir_p(const char *path, mode_t mode);	/* like mkdir -p */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t n);
 
@@ -57,6 +59,47 @@ char **mounts_under(const char *path);	/* NULL-terminated, mount order */
 void free_strv(char **v);
 int umount_tree(const char *path, char **failed);
 void mount_holder(const char *path, char *out, size_t n);
+
+/* --- rootfs.c: switch into a container root (mdk-pivot, mdk-run) ---------- */
+struct volume {
+	const char *src;	/* host path */
+	const char *dst;	/* path inside the container */
+	bool ro;
+};
+struct rootfs {
+	const char *root;
+	struct volume *volumes;
+	size_t nvolumes;
+	bool privileged;	/* no masked or read-only /proc, /sys paths */
+	bool new_ipc;		/* in a new IPC namespace: mount /dev/mqueue */
+	char err[512];		/* out: the step that failed, and why */
+};
+/* In a new mount namespace: make mounts private, bind ROOT on itself, mount
+ * the volumes, pivot_root, detach the old root, then a fresh /proc, /dev
+ * and read-only /sys. -1 with R->err on failure. */
+int rootfs_enter(struct rootfs *r);
+
+/* --- proc.c: process plumbing for mdk-run and mdk-pivot -------------------- */
+extern const int forwarded_signals[];	/* 0-terminated */
+int exec_status(int err);		/* 127 not found, 126 not executable */
+/* The child->parent channel (SOCK_SEQPACKET): a status byte and a line. */
+void chan_report(int sock, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int chan_send_fd(int sock, int fd);
+ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
+int caps_bound_default(void);
+int caps_set(bool root);
+int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
+		 size_t en);
+void close_fds_except(int keep);
+int loopback_up(void);
+void sig_take_over(sigset_t *set);
+int init_loop(pid_t cmd);
+
+/* --- tty.c: the user's terminal for mdk-run -t --------------------------------- */
+void tty_raw(int fd);
+void tty_done(void);
+void tty_winsize(int to);
+int tty_pump(int from, int to);
 
 /* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);

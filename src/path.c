@@ -58,8 +58,7 @@ static int mkdir_private(int dirfd, const char *name)
 	return 0;
 }
 
-/* mkdir -p for the parents of PATH (not PATH itself). */
-static int mkdir_parents(const char *path)
+int mkdir_p(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
@@ -67,10 +66,15 @@ static int mkdir_parents(const char *path)
 	if (len >= sizeof(buf))
 		return errno = ENAMETOOLONG, -1;
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; (p = strchr(p, '/')); *p++ = '/') {
+	for (char *p = buf + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
 		*p = 0;
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
 			return -1;
+		if (!(*p = c))
+			break;
 	}
 	return 0;
 }
@@ -83,7 +87,7 @@ int store_open(const char *root, char **abs)
 	/* The store holds setuid binaries and container roots: root-only, like
 	 * docker's. Missing parents are created 0755, as mkdir -p would. */
 	if (mkdir(root, 0700) < 0 && errno == ENOENT &&
-	    (mkdir_parents(root) < 0 || mkdir(root, 0700) < 0))
+	    (mkdir_p(root, 0755) < 0 || chmod(root, 0700) < 0))
 		return -1;
 	fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)

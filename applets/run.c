@@ -1,0 +1,481 @@
+/* mdk-run: run a command in a container on a prepared root directory.
+ *
+ * usage: mdk-run [OPTIONS] ROOTFS CMD [ARG]...
+ *
+ * New UTS, PID, mount, IPC, network (loopback up) and cgroup namespaces;
+ * pivot_root into ROOTFS with a fresh /proc, /dev and read-only /sys; a tiny
+ * init as PID 1 that forwards signals and reaps zombies; docker's default
+ * capabilities, masked /proc and /sys paths; the container dies with mdk-run.
+ *
+ * Exit codes: the command's; 128+N if it was killed by signal N; 125 mdk-run
+ * failed (bad option, setup error); 126 CMD not executable; 127 not found. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/sendfile.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+const char run_usage[] =
+	"usage: mdk-run [OPTIONS] ROOTFS CMD [ARG]...\n"
+	"Run CMD in new namespaces (UTS, PID, mount, IPC, network, cgroup) with ROOTFS\n"
+	"as its root: fresh /proc, /dev, read-only /sys, docker's default capabilities.\n"
+	"  -i                 keep stdin open (else the command reads /dev/null)\n"
+	"  -t                 allocate a pseudo-terminal for the command\n"
+	"  -e K=V             set an environment variable (repeatable); -e K copies K\n"
+	"  -w DIR             working directory inside the container (created)\n"
+	"  -u UID[:GID]       user, numeric or a name from the container's /etc/passwd\n"
+	"  -v SRC:DST[:ro]    bind mount host SRC at DST inside the container\n"
+	"  --hostname NAME    (default: --name, else --id, else a random id)\n"
+	"  --name NAME        container name (hostname, cgroup)\n"
+	"  --id ID            container id (hostname, cgroup)\n"
+	"  --net host|none    host: keep the host's network (default none: only lo)\n"
+	"  --privileged       all capabilities, nothing masked\n"
+	"  --no-init          CMD is PID 1 itself (no signal forwarding or reaping)\n"
+	"The environment is PATH, HOME, HOSTNAME (TERM with -t) and -e, nothing else.\n"
+	"Exit codes: the command's status; 128+N killed by signal N; 125 mdk-run\n"
+	"failed; 126 command not executable; 127 command not found.\n";
+
+#define MAX_VOLUMES 64
+#define MAX_ENV 256
+
+struct run {
+	const char *rootfs, *workdir, *user, *hostname;
+	char **argv;
+	char *env[MAX_ENV + 8];
+	size_t nenv;
+	struct volume vol[MAX_VOLUMES];
+	size_t nvol;
+	bool in, tty, hostnet, privileged, init;
+};
+
+static const char *getenv_from(char **env, size_t n, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(env[i], key, klen) && env[i][klen] == '=')
+			return env[i] + klen + 1;
+	return NULL;
+}
+
+static void env_set(struct run *r, const char *kv)
+{
+	size_t klen = strcspn(kv, "=");
+
+	for (size_t i = 0; i < r->nenv; i++) {
+		if (!strncmp(r->env[i], kv, klen) && r->env[i][klen] == '=') {
+			r->env[i] = (char *)kv;
+			return;
+		}
+	}
+	if (r->nenv == MAX_ENV + 7)
+		usage_die("too many environment variables");
+	r->env[r->nenv++] = (char *)kv;
+}
+
+static void parse_volume(struct run *r, char *spec)
+{
+	struct volume *v = &r->vol[r->nvol];
+	char *dst = strchr(spec, ':'), *mode;
+
+	if (r->nvol == MAX_VOLUMES)
+		usage_die("at most %d volumes", MAX_VOLUMES);
+	if (!dst || dst == spec)
+		usage_die("invalid volume '%s' (want HOSTDIR:DIR[:ro])", spec);
+	*dst++ = 0;
+	if ((mode = strchr(dst, ':'))) {
+		*mode++ = 0;
+		if (strcmp(mode, "ro") && strcmp(mode, "rw"))
+			usage_die("invalid volume mode '%s' (want ro or rw)", mode);
+		v->ro = !strcmp(mode, "ro");
+	}
+	if (*dst != '/')
+		usage_die("invalid volume target '%s': must be an absolute path", dst);
+	if (spec[0] != '/')
+		usage_die("invalid volume source '%s': must be an absolute path", spec);
+	v->src = spec;
+	v->dst = dst;
+	r->nvol++;
+}
+
+/* --- in the container --------------------------------------------------------- */
+
+/* The command: PID 2 under our init (or PID 1 with --no-init). */
+_Noreturn static void exec_command(struct run *r, int sock, int tty)
+{
+	char home[256], err[300];
+	uid_t uid = 0;
+	gid_t gid = 0;
+	sigset_t none;
+
+	sigemptyset(&none);
+	for (const int *s = forwarded_signals; *s; s++)
+		signal(*s, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (tty >= 0) {
+		/* The pty becomes the command's controlling terminal. */
+		if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0 || dup2(tty, 0) < 0 ||
+		    dup2(tty, 1) < 0 || dup2(tty, 2) < 0) {
+			chan_report(sock, 125, "set up the terminal: %s", strerror(errno));
+			_exit(125);
+		}
+		if (tty > 2)
+			close(tty);
+	} else if (!r->in) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, 0) < 0) {
+			chan_report(sock, 125, "open /dev/null as stdin: %s", strerror(errno));
+			_exit(125);
+		}
+		close(fd);
+	}
+	snprintf(home, sizeof(home), "/root");
+	if (r->user && user_resolve(r->user, &uid, &gid, home, sizeof(home), err, sizeof(err)) < 0) {
+		chan_report(sock, 125, "user '%s': %s", r->user, err);
+		_exit(125);
+	}
+	if (!getenv_from(r->env, r->nenv, "HOME"))
+		env_set(r, xasprintf("HOME=%s", home));
+	r->env[r->nenv] = NULL;
+	/* docker makes a missing working directory, as root. */
+	if (r->workdir && mkdir_p(r->workdir, 0755) < 0) {
+		chan_report(sock, 125, "working directory '%s': %s", r->workdir, strerror(errno));
+		_exit(125);
+	}
+	if (!r->privileged && caps_bound_default() < 0) {
+		chan_report(sock, 125, "drop capabilities: %s", strerror(errno));
+		_exit(125);
+	}
+	if (r->user && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
+		chan_report(sock, 125, "switch to uid %u gid %u: %s", (unsigned)uid, (unsigned)gid,
+			    strerror(errno));
+		_exit(125);
+	}
+	if (!r->privileged && caps_set(uid == 0) < 0) {
+		chan_report(sock, 125, "set capabilities: %s", strerror(errno));
+		_exit(125);
+	}
+	/* No fd of ours may reach the command: not even for a chdir through
+	 * /proc/self/fd/N into the host (runc CVE-2024-21626). */
+	close_fds_except(sock);
+	if (chdir(r->workdir ? r->workdir : "/") < 0) {
+		chan_report(sock, 125, "chdir to working directory '%s': %s",
+			    r->workdir ? r->workdir : "/", strerror(errno));
+		_exit(125);
+	}
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/') {
+		chan_report(sock, 125, "working directory '%s' is outside the container",
+			    r->workdir ? r->workdir : "/");
+		_exit(125);
+	}
+	environ = r->env;
+	execvp(r->argv[0], r->argv);
+	int e = errno, st = exec_status(e);
+	chan_report(sock, st, "exec '%s': %s", r->argv[0], strerror(e));
+	_exit(st);
+}
+
+/* PID 1 of the new PID namespace. */
+_Noreturn static void container_init(struct run *r, int sock, int nsflags)
+{
+	char go;
+	int master = -1, slave = -1;
+
+	/* If mdk-run dies, so does the container (PID 1 takes it along). The
+	 * "go" read closes the race: a parent already gone reads as EOF. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (read(sock, &go, 1) != 1)
+		_exit(125);
+	if (unshare(nsflags) < 0) {
+		chan_report(sock, 125, "unshare namespaces: %s", strerror(errno));
+		_exit(125);
+	}
+	if (sethostname(r->hostname, strlen(r->hostname)) < 0) {
+		chan_report(sock, 125, "sethostname '%s': %s", r->hostname, strerror(errno));
+		_exit(125);
+	}
+	if (!r->hostnet && loopback_up() < 0) {
+		chan_report(sock, 125, "bring up the loopback interface: %s", strerror(errno));
+		_exit(125);
+	}
+	struct rootfs rf = { .root = r->rootfs, .volumes = r->vol, .nvolumes = r->nvol,
+			     .privileged = r->privileged, .new_ipc = true };
+	if (rootfs_enter(&rf) < 0) {
+		chan_report(sock, 125, "%s", rf.err);
+		_exit(125);
+	}
+	if (r->tty) {
+		/* The pty comes from the container's own devpts instance; its
+		 * master goes to mdk-run. */
+		if ((master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
+		    unlockpt(master) < 0 || (slave = open(ptsname(master), O_RDWR | O_NOCTTY)) < 0 ||
+		    chan_send_fd(sock, master) < 0) {
+			chan_report(sock, 125, "allocate a pseudo-terminal: %s", strerror(errno));
+			_exit(125);
+		}
+		close(master);
+	}
+	if (!r->init)
+		exec_command(r, sock, slave);
+	/* Off the user's terminal session: mdk-run passes signals on. And not
+	 * dumpable: the container cannot reach this process's /proc/1/exe. */
+	setsid();
+	prctl(PR_SET_DUMPABLE, 0);
+	pid_t cmd = fork();
+	if (cmd < 0) {
+		chan_report(sock, 125, "fork: %s", strerror(errno));
+		_exit(125);
+	}
+	if (cmd == 0)
+		exec_command(r, sock, slave);
+	close(sock);
+	if (slave >= 0)
+		close(slave);
+	close_fds_except(-1);
+	_exit(init_loop(cmd));
+}
+
+/* --- mdk-run itself ---------------------------------------------------------------- */
+
+static int wait_status(pid_t pid, int flags)
+{
+	int st;
+	pid_t p;
+
+	while ((p = waitpid(pid, &st, flags)) < 0 && errno == EINTR)
+		;
+	if (p <= 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Pass signals on to the container and, with -t, relay the terminal, until
+ * PID 1 exits; return its status. */
+static int supervise(struct run *r, pid_t init, int master, const sigset_t *sigs)
+{
+	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), status = -1;
+	bool in_open = r->in && master >= 0;
+
+	if (sfd < 0)
+		die_errno("signalfd");
+	if (master >= 0) {
+		tty_raw(STDIN_FILENO);
+		tty_winsize(master);
+	}
+	while (status < 0 || master >= 0) {
+		struct pollfd p[3] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 },
+				       { in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
+		if (status >= 0) {
+			/* PID 1 is gone: drain what the pty still holds. */
+			p[0].fd = p[2].fd = -1;
+			if (poll(p, 3, 100) <= 0 || tty_pump(master, STDOUT_FILENO) <= 0) {
+				close(master);
+				master = -1;
+			}
+			continue;
+		}
+		if (poll(p, 3, -1) < 0)
+			continue;
+		if (p[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					status = wait_status(init, WNOHANG);
+				else if (si.ssi_signo == SIGWINCH && master >= 0)
+					tty_winsize(master);
+				else
+					kill(init, (int)si.ssi_signo);
+			}
+		}
+		if (master >= 0 && p[1].revents & (POLLIN | POLLHUP | POLLERR) &&
+		    tty_pump(master, STDOUT_FILENO) == 0) {
+			close(master);
+			master = -1;
+		}
+		if (in_open && p[2].revents & (POLLIN | POLLHUP | POLLERR) && tty_pump(STDIN_FILENO, master) == 0) {
+			/* End of input: the terminal's EOF character, as a
+			 * user's Ctrl-D would send it. */
+			if (master >= 0 && write(master, "\004", 1) < 0)
+				in_open = false;
+			in_open = false;
+		}
+	}
+	tty_done();
+	close(sfd);
+	return status;
+}
+
+/* CVE-2019-5736: a container must never be able to open this binary for
+ * writing through /proc/PID/exe. Run from a sealed in-memory copy, as
+ * runc does: even a process that reaches our exe finds only the copy. */
+static void reexec_sealed(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), mfd;
+	struct stat st;
+
+	if (fd < 0)
+		die_errno("open /proc/self/exe (is /proc mounted?)");
+	if (fcntl(fd, F_GET_SEALS) >= 0) {
+		close(fd);	/* already the sealed copy */
+		return;
+	}
+	if (fstat(fd, &st) < 0 || (mfd = memfd_create("mdk", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0)
+		die_errno("make a sealed copy of mdk");
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t k = sendfile(mfd, fd, NULL, (size_t)left);
+		if (k <= 0)
+			die_errno("copy mdk into memory");
+		left -= k;
+	}
+	close(fd);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		die_errno("seal the copy of mdk");
+	fexecve(mfd, mdk_argv, environ);
+	die_errno("re-exec from the sealed copy");
+}
+
+int run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "hostname", required_argument, NULL, 'H' }, { "name", required_argument, NULL, 'N' },
+		{ "id", required_argument, NULL, 'I' },	      { "net", required_argument, NULL, 'n' },
+		{ "privileged", no_argument, NULL, 'P' },     { "no-init", no_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run r = { .init = true };
+	const char *name = NULL, *id = NULL;
+	int c, sv[2];
+
+	die_status = usage_status = 125;
+	/* First: option parsing edits argv in place, the re-exec needs it whole. */
+	reexec_sealed();
+	opterr = 0;
+	env_set(&r, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	while ((c = getopt_long(argc, argv, "+ite:w:u:v:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': r.in = true; break;
+		case 't': r.tty = true; break;
+		case 'e':
+			if (!*optarg || *optarg == '=')
+				usage_die("invalid environment variable '%s'", optarg);
+			if (strchr(optarg, '='))
+				env_set(&r, optarg);
+			else if (getenv(optarg))
+				env_set(&r, xasprintf("%s=%s", optarg, getenv(optarg)));
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				usage_die("working directory '%s' is not an absolute path", optarg);
+			r.workdir = optarg;
+			break;
+		case 'u': r.user = optarg; break;
+		case 'v': parse_volume(&r, optarg); break;
+		case 'H': r.hostname = optarg; break;
+		case 'N': name = optarg; break;
+		case 'I': id = optarg; break;
+		case 'n':
+			if (strcmp(optarg, "host") && strcmp(optarg, "none"))
+				usage_die("--net '%s': want host or none", optarg);
+			r.hostnet = !strcmp(optarg, "host");
+			break;
+		case 'P': r.privileged = true; break;
+		case 'X': r.init = false; break;
+		default:
+			if (optopt)
+				usage_die("unknown option '-%c'", optopt);
+			usage_die("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind < 2)
+		usage_die("expected ROOTFS and CMD");
+	r.rootfs = argv[optind];
+	r.argv = argv + optind + 1;
+	if (!*r.argv[0])
+		usage_die("empty command");
+	if ((name && !valid_name(name)) || (id && !valid_name(id)))
+		usage_die("invalid --name or --id (want [a-z0-9][a-z0-9._-]*, at most %d)", MDK_NAME_MAX);
+	if (!r.hostname) {
+		if (!(r.hostname = name ? name : id)) {
+			unsigned char b[6];
+			if (getrandom(b, sizeof(b), 0) != sizeof(b))
+				die_errno("getrandom");
+			r.hostname = xasprintf("%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
+		}
+	}
+	if (strlen(r.hostname) > 64)
+		usage_die("hostname '%s' is longer than 64", r.hostname);
+	struct stat st;
+	if (stat(r.rootfs, &st) < 0)
+		die_errno("rootfs '%s'", r.rootfs);
+	if (!S_ISDIR(st.st_mode))
+		die("rootfs '%s' is not a directory", r.rootfs);
+	env_set(&r, xasprintf("HOSTNAME=%s", r.hostname));
+	if (r.tty && !getenv_from(r.env, r.nenv, "TERM"))
+		env_set(&r, "TERM=xterm");
+
+	/* Signals are taken synchronously (signalfd) from here on; blocked
+	 * before the fork, so none is lost, and PID 1 inherits the mask. */
+	sigset_t sigs;
+	sig_take_over(&sigs);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die_errno("socketpair");
+	int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (r.hostnet ? 0 : CLONE_NEWNET);
+	if (access("/proc/self/ns/cgroup", F_OK) == 0)
+		nsflags |= CLONE_NEWCGROUP;
+	/* The next child is PID 1 of a new PID namespace. */
+	if (unshare(CLONE_NEWPID) < 0)
+		die_errno("unshare PID namespace");
+	pid_t init = fork();
+	if (init < 0)
+		die_errno("fork");
+	if (init == 0) {
+		close(sv[0]);
+		container_init(&r, sv[1], nsflags);
+	}
+	close(sv[1]);
+	if (write(sv[0], "g", 1) != 1)
+		die_errno("start the container");
+
+	/* Until the command runs: a pty master, or why it could not start. */
+	char msg[640];
+	int status, fd, master = -1, failed = 0;
+	ssize_t k;
+	while ((k = chan_recv(sv[0], &status, msg, sizeof(msg), &fd)) > 0) {
+		if (fd >= 0)
+			master = fd;
+		else if (!failed) {
+			warn("%s", msg);
+			failed = status ? status : 125;
+		}
+	}
+	close(sv[0]);
+	if (failed) {
+		if (master >= 0)
+			close(master);
+		kill(init, SIGKILL);
+		wait_status(init, 0);
+		return failed;
+	}
+	status = supervise(&r, init, master, &sigs);
+	return status < 0 ? 125 : status;
+}

@@ -1,0 +1,276 @@
+/* Process plumbing for mdk-run and mdk-pivot: exec with docker's exit codes,
+ * the parent<->child channel, capabilities, users, fds, PID 1. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+/* The signals a container's PID 1 passes on to the command, as tini does. */
+const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0 };
+
+int exec_status(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == ENAMETOOLONG ? 127 : 126;
+}
+
+/* --- the channel: SOCK_SEQPACKET, one message = status byte + text ------- */
+
+void chan_report(int sock, int status, const char *fmt, ...)
+{
+	char buf[640];
+	va_list ap;
+	int n;
+
+	buf[0] = (char)status;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 1, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(buf) - 1)
+		n = sizeof(buf) - 2;
+	/* Nothing to do if the parent is gone: we die with it. */
+	if (send(sock, buf, (size_t)n + 1, MSG_NOSIGNAL) < 0)
+		return;
+}
+
+int chan_send_fd(int sock, int fd)
+{
+	char byte = 0, cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* One message: returns its length (0 at EOF), the status byte in *status
+ * (0 for an fd message), text in BUF, a passed fd in *fd (else -1). */
+ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { buf, n - 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	ssize_t k;
+
+	*fd = -1;
+	*status = 0;
+	do
+		k = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (k < 0 && errno == EINTR);
+	if (k <= 0)
+		return k;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (*fd >= 0)
+		return k;
+	*status = (unsigned char)buf[0];
+	memmove(buf, buf + 1, (size_t)k - 1);
+	buf[k - 1] = 0;
+	return k;
+}
+
+/* --- capabilities ------------------------------------------------------------ */
+
+/* docker's default set. */
+#define DEFAULT_CAPS                                                                         \
+	(1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_FOWNER |                 \
+	 1ULL << CAP_FSETID | 1ULL << CAP_KILL | 1ULL << CAP_SETGID | 1ULL << CAP_SETUID |    \
+	 1ULL << CAP_SETPCAP | 1ULL << CAP_NET_BIND_SERVICE | 1ULL << CAP_NET_RAW |           \
+	 1ULL << CAP_SYS_CHROOT | 1ULL << CAP_MKNOD | 1ULL << CAP_AUDIT_WRITE |               \
+	 1ULL << CAP_SETFCAP)
+
+/* Drop every capability outside docker's default set from the bounding set
+ * (so no setuid binary or file capability brings it back). */
+int caps_bound_default(void)
+{
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int c = 0; c < 64; c++) {
+		if (DEFAULT_CAPS & (1ULL << c))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;	/* past the kernel's last capability */
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Effective/permitted/inheritable = the default set (root), or nothing
+ * (any other user: what the kernel's setuid rules leave is cleared too). */
+int caps_set(bool root)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+	uint64_t set = root ? DEFAULT_CAPS : 0;
+
+	d[0].effective = d[0].permitted = (uint32_t)set;
+	d[1].effective = d[1].permitted = (uint32_t)(set >> 32);
+	return (int)syscall(SYS_capset, &h, d);
+}
+
+/* --- users ----------------------------------------------------------------------- */
+
+/* Find NAME (or numeric ID) in an /etc/passwd or /etc/group style file of
+ * the container: field 0 name, field 2 id, field 3 gid, field 5 home. The
+ * file is the image's: parsed defensively, never trusted for more. */
+static bool db_find(const char *file, const char *key, char fields[7][256])
+{
+	FILE *f = fopen(file, "re");
+	char line[1024];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = line;
+		line[strcspn(line, "\n")] = 0;
+		for (int i = 0; i < 7; i++) {
+			size_t n = strcspn(p, ":");
+			snprintf(fields[i], 256, "%.*s", (int)n, p);
+			p += n + (p[n] == ':');
+		}
+		found = !strcmp(fields[0], key) || !strcmp(fields[2], key);
+	}
+	fclose(f);
+	return found;
+}
+
+/* "-u" as docker takes it: UID, NAME, UID:GID, NAME:GROUP. Resolved in the
+ * container's /etc/passwd and /etc/group; a numeric id needs no entry. */
+int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err, size_t en)
+{
+	char u[256], f[7][256];
+	const char *g = strchr(spec, ':');
+	uint64_t v;
+
+	snprintf(u, sizeof(u), "%.*s", g ? (int)(g - spec) : (int)strlen(spec), spec);
+	snprintf(home, n, "/");
+	*gid = 0;
+	if (db_find("/etc/passwd", u, f)) {
+		if (parse_uint(f[2], 0, UINT32_MAX - 1, &v) < 0)
+			return snprintf(err, en, "bad uid in /etc/passwd for '%s'", u), -1;
+		*uid = (uid_t)v;
+		if (parse_uint(f[3], 0, UINT32_MAX - 1, &v) == 0)
+			*gid = (gid_t)v;
+		if (f[5][0] == '/')
+			snprintf(home, n, "%s", f[5]);
+	} else if (parse_uint(u, 0, UINT32_MAX - 1, &v) == 0) {
+		*uid = (uid_t)v;
+		if (!v)
+			snprintf(home, n, "/root");
+	} else {
+		return snprintf(err, en, "unable to find user %s: no matching entries in passwd file", u), -1;
+	}
+	if (g) {
+		g++;
+		if (db_find("/etc/group", g, f) && parse_uint(f[2], 0, UINT32_MAX - 1, &v) == 0)
+			*gid = (gid_t)v;
+		else if (parse_uint(g, 0, UINT32_MAX - 1, &v) == 0)
+			*gid = (gid_t)v;
+		else
+			return snprintf(err, en, "unable to find group %s: no matching entries in group file", g), -1;
+	}
+	return 0;
+}
+
+/* --- fds, network ---------------------------------------------------------------- */
+
+/* Close every fd above 2 but KEEP (close-on-exec itself). */
+void close_fds_except(int keep)
+{
+	unsigned lo = 3;
+
+	if (keep >= 3) {
+		if (keep > 3)
+			syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U);
+		lo = (unsigned)keep + 1;
+	}
+	if (syscall(SYS_close_range, lo, ~0U, 0U) == 0)
+		return;
+	/* Before Linux 5.9: one by one. */
+	for (int fd = (int)lo; fd < 65536; fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/* ip link set lo up, without ip. */
+int loopback_up(void)
+{
+	struct ifreq ifr = { 0 };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = -1;
+
+	if (s < 0)
+		return -1;
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+	return r;
+}
+
+/* --- PID 1 ----------------------------------------------------------------------- */
+
+static void on_forwardable(int sig) { (void)sig; }
+
+/* A PID 1 gets only the signals it has a handler for (SIG_DFL ones are
+ * dropped by the kernel), so install real handlers, then take the signals
+ * synchronously. Call with them blocked. */
+void sig_take_over(sigset_t *set)
+{
+	struct sigaction sa = { .sa_handler = on_forwardable };
+
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	for (const int *s = forwarded_signals; *s; s++)
+		sigaddset(set, *s);
+	for (int s = 1; s < NSIG; s++)
+		if (sigismember(set, s))
+			sigaction(s, &sa, NULL);
+}
+
+/* Be PID 1 for CMD: pass signals on, reap every zombie, and return (as an
+ * exit code) CMD's status as soon as CMD ends; returning ends the PID
+ * namespace, so the kernel kills whatever is left. */
+int init_loop(pid_t cmd)
+{
+	sigset_t set;
+	siginfo_t si;
+	int st;
+
+	sig_take_over(&set);
+	for (;;) {
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo != SIGCHLD) {
+			kill(cmd, si.si_signo);
+			continue;
+		}
+		for (pid_t p; (p = waitpid(-1, &st, WNOHANG)) > 0;)
+			if (p == cmd)
+				return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+}
