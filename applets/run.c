@@ -48,6 +48,13 @@ const char run_usage[] =
 	"  --net host|none    host: keep the host's network (default none: only lo)\n"
 	"  --privileged       all capabilities, nothing masked\n"
 	"  --no-init          CMD is PID 1 itself (no signal forwarding or reaping)\n"
+	"  -m, --memory SIZE  memory limit (64m, 1g; swap capped too)\n"
+	"  --cpus N.NN        CPU quota in CPUs (0.5 = half of one CPU)\n"
+	"  --cpuset-cpus LIST CPUs the container may use (0-2,4)\n"
+	"  --cpu-shares N     relative CPU weight (2..262144; v2: cpu.weight)\n"
+	"  --pids-limit N     at most N processes\n"
+	"The container runs in cgroup $MDK_CGROUP_PARENT/ID (default m-docker/ID),\n"
+	"removed on exit; a limit that cannot be applied fails with 125.\n"
 	"The environment is PATH, HOME, HOSTNAME (TERM with -t) and -e, nothing else.\n"
 	"Exit codes: the command's status; 128+N killed by signal N; 125 mdk-run\n"
 	"failed; 126 command not executable; 127 command not found.\n";
@@ -63,7 +70,36 @@ struct run {
 	struct volume vol[MAX_VOLUMES];
 	size_t nvol;
 	bool in, tty, hostnet, privileged, init;
+	struct limits lim;
 };
+
+/* docker's --cpus: a decimal number of CPUs, at most 3 decimals, from 0.01
+ * to the number of CPUs online; as a CFS quota per 100 ms period. */
+static void parse_cpus(struct run *r, const char *s)
+{
+	uint64_t milli = 0;
+	const char *p = s;
+	int dec = -1;
+
+	for (; *p; p++) {
+		if (*p == '.' && dec < 0) {
+			dec = 0;
+			continue;
+		}
+		if (*p < '0' || *p > '9' || dec >= 3 || milli > 1000000000)
+			usage_die("invalid --cpus '%s' (want a number like 1.5)", s);
+		milli = milli * 10 + (uint64_t)(*p - '0');
+		if (dec >= 0)
+			dec++;
+	}
+	for (dec = dec < 0 ? 0 : dec; dec < 3; dec++)
+		milli *= 10;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (p == s || milli < 10 || milli > (uint64_t)(ncpu > 0 ? ncpu : 1) * 1000)
+		usage_die("invalid --cpus '%s': the range is 0.01 to %ld", s, ncpu);
+	r->lim.cpu_period = 100000;
+	r->lim.cpu_quota = milli * 100;
+}
 
 static const char *getenv_from(char **env, size_t n, const char *key)
 {
@@ -359,6 +395,10 @@ int run_main(int argc, char **argv)
 		{ "hostname", required_argument, NULL, 'H' }, { "name", required_argument, NULL, 'N' },
 		{ "id", required_argument, NULL, 'I' },	      { "net", required_argument, NULL, 'n' },
 		{ "privileged", no_argument, NULL, 'P' },     { "no-init", no_argument, NULL, 'X' },
+		{ "memory", required_argument, NULL, 'm' },   { "cpus", required_argument, NULL, 'C' },
+		{ "cpuset-cpus", required_argument, NULL, 'S' },
+		{ "cpu-shares", required_argument, NULL, 'W' },
+		{ "pids-limit", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run r = { .init = true };
@@ -370,7 +410,7 @@ int run_main(int argc, char **argv)
 	reexec_sealed();
 	opterr = 0;
 	env_set(&r, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	while ((c = getopt_long(argc, argv, "+ite:w:u:v:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+ite:w:u:v:m:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': r.in = true; break;
 		case 't': r.tty = true; break;
@@ -399,6 +439,25 @@ int run_main(int argc, char **argv)
 			break;
 		case 'P': r.privileged = true; break;
 		case 'X': r.init = false; break;
+		case 'm':
+			/* docker's floor: below it nothing starts anyway. */
+			if (parse_size(optarg, &r.lim.memory) < 0 || r.lim.memory < 6 << 20)
+				usage_die("invalid memory limit '%s' (want a size of at least 6m, like 64m or 1g)", optarg);
+			break;
+		case 'C': parse_cpus(&r, optarg); break;
+		case 'S':
+			if (!*optarg || optarg[strspn(optarg, "0123456789,-")] || strlen(optarg) > 256)
+				usage_die("invalid --cpuset-cpus '%s' (want a list like 0-2,4)", optarg);
+			r.lim.cpuset = optarg;
+			break;
+		case 'W':
+			if (parse_uint(optarg, 2, 262144, &r.lim.cpu_shares) < 0)
+				usage_die("invalid --cpu-shares '%s' (want 2 to 262144)", optarg);
+			break;
+		case 'p':
+			if (parse_uint(optarg, 1, 4194304, &r.lim.pids) < 0)
+				usage_die("invalid --pids-limit '%s' (want 1 to 4194304)", optarg);
+			break;
 		default:
 			if (optopt)
 				usage_die("unknown option '-%c'", optopt);
@@ -413,14 +472,14 @@ int run_main(int argc, char **argv)
 		usage_die("empty command");
 	if ((name && !valid_name(name)) || (id && !valid_name(id)))
 		usage_die("invalid --name or --id (want [a-z0-9][a-z0-9._-]*, at most %d)", MDK_NAME_MAX);
-	if (!r.hostname) {
-		if (!(r.hostname = name ? name : id)) {
-			unsigned char b[6];
-			if (getrandom(b, sizeof(b), 0) != sizeof(b))
-				die_errno("getrandom");
-			r.hostname = xasprintf("%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
-		}
+	if (!id && !(id = name)) {
+		unsigned char b[6];
+		if (getrandom(b, sizeof(b), 0) != sizeof(b))
+			die_errno("getrandom");
+		id = xasprintf("%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 	}
+	if (!r.hostname)
+		r.hostname = name ? name : id;
 	if (strlen(r.hostname) > 64)
 		usage_die("hostname '%s' is longer than 64", r.hostname);
 	struct stat st;
@@ -442,19 +501,36 @@ int run_main(int argc, char **argv)
 	int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (r.hostnet ? 0 : CLONE_NEWNET);
 	if (access("/proc/self/ns/cgroup", F_OK) == 0)
 		nsflags |= CLONE_NEWCGROUP;
+	/* The cgroup first: a limit the host cannot apply stops us here. */
+	struct cgroup cg;
+	char err[600] = "";
+	if (cgroup_create(&cg, id, &r.lim, err, sizeof(err)) < 0)
+		die("cgroup: %s", err);
 	/* The next child is PID 1 of a new PID namespace. */
-	if (unshare(CLONE_NEWPID) < 0)
-		die_errno("unshare PID namespace");
+	if (unshare(CLONE_NEWPID) < 0) {
+		warn_errno("unshare PID namespace");
+		cgroup_destroy(id);
+		return 125;
+	}
 	pid_t init = fork();
-	if (init < 0)
-		die_errno("fork");
+	if (init < 0) {
+		warn_errno("fork");
+		cgroup_destroy(id);
+		return 125;
+	}
 	if (init == 0) {
 		close(sv[0]);
 		container_init(&r, sv[1], nsflags);
 	}
 	close(sv[1]);
-	if (write(sv[0], "g", 1) != 1)
-		die_errno("start the container");
+	/* In its cgroup before it runs anything: then "go". */
+	if (cgroup_attach(&cg, init, err, sizeof(err)) < 0 || write(sv[0], "g", 1) != 1) {
+		warn("%s", cg.ndirs && *err ? err : "start the container");
+		kill(init, SIGKILL);
+		wait_status(init, 0);
+		cgroup_destroy(id);
+		return 125;
+	}
 
 	/* Until the command runs: a pty master, or why it could not start. */
 	char msg[640];
@@ -474,8 +550,11 @@ int run_main(int argc, char **argv)
 			close(master);
 		kill(init, SIGKILL);
 		wait_status(init, 0);
-		return failed;
+	} else {
+		status = supervise(&r, init, master, &sigs);
+		failed = status < 0 ? 125 : status;
 	}
-	status = supervise(&r, init, master, &sigs);
-	return status < 0 ? 125 : status;
+	if (cgroup_destroy(id) < 0)
+		warn_errno("remove cgroup %s/%s (mdk-cgroup prune retries)", cgroup_parent(), id);
+	return failed;
 }

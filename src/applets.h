@@ -1,6 +1,7 @@
 /* The one list of applets, sorted by name: APPLET(c_name, "applet-name").
  * Each is implemented by applets/<c_name>.c as <c_name>_main() and described
  * by <c_name>_usage[]. Adding an applet = one file + one line here. */
+APPLET(cgroup, "mdk-cgroup")
 APPLET(check, "mdk-check")
 APPLET(overlay_down, "mdk-overlay-down")
 APPLET(overlay_up, "mdk-overlay-up")

@@ -101,6 +101,28 @@ void tty_done(void);
 void tty_winsize(int to);
 int tty_pump(int from, int to);
 
+/* --- cgroup.c: container cgroups on v1, v2 and hybrid hosts ---------------- */
+enum cg_mode { CG_NONE, CG_V1, CG_HYBRID, CG_V2 };
+struct limits {
+	uint64_t memory;		/* bytes; swap is capped to 0 on top */
+	uint64_t cpu_quota, cpu_period;	/* us per period */
+	uint64_t cpu_shares;		/* v1 shares; v2 weight derived */
+	uint64_t pids;
+	const char *cpuset;		/* "0-2,4" */
+};
+struct cgroup {
+	enum cg_mode mode;
+	char id[MDK_NAME_MAX + 1];
+	char *dirs[4];			/* the container's cgroup dirs */
+	size_t ndirs;
+};
+enum cg_mode cgroup_mode(void);
+const char *cgroup_parent(void);	/* $MDK_CGROUP_PARENT or "m-docker" */
+int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n);
+int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n);
+int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
+int cgroup_list(void (*fn)(const char *id, bool populated, void *arg), void *arg);
+
 /* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);
 int layer_current(int layersfd, const char *name, char *out, size_t n);

@@ -1,0 +1,72 @@
+/* mdk-cgroup: list and remove the cgroups of containers, for garbage
+ * collectors (m-docker prune) and for cleaning up after a killed mdk-run.
+ *
+ * usage: mdk-cgroup ls | mdk-cgroup prune | mdk-cgroup rm ID...
+ *
+ * Container cgroups live at PARENT/ID in each hierarchy (PARENT is
+ * $MDK_CGROUP_PARENT, default m-docker). ls prints "ID running|empty" per
+ * container cgroup; prune removes the empty ones (never one with a live
+ * process: safe while containers run); rm kills what runs in ID's cgroup
+ * and removes it. Removal is rmdir with a bounded retry, never rm -rf.
+ *
+ * Exit codes: 0 ok, 1 failed, 2 usage error. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mdk.h"
+
+const char cgroup_usage[] =
+	"usage: mdk-cgroup ls | prune | rm ID...\n"
+	"Container cgroups are PARENT/ID in every hierarchy ($MDK_CGROUP_PARENT,\n"
+	"default m-docker).\n"
+	"  ls         print 'ID running' or 'ID empty' for each\n"
+	"  prune      remove the empty ones (safe while containers run)\n"
+	"  rm ID...   kill what runs in ID's cgroup and remove it\n"
+	"Exit codes: 0 ok, 1 failed, 2 usage error.\n";
+
+static int failed;
+
+static void print_one(const char *id, bool populated, void *arg)
+{
+	(void)arg;
+	printf("%s %s\n", id, populated ? "running" : "empty");
+}
+
+static void prune_one(const char *id, bool populated, void *arg)
+{
+	(void)arg;
+	if (populated)
+		return;
+	if (cgroup_destroy(id) < 0) {
+		warn_errno("remove cgroup %s/%s", cgroup_parent(), id);
+		failed = 1;
+	}
+}
+
+int cgroup_main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage_die("expected ls, prune or rm");
+	if (!strcmp(argv[1], "ls") || !strcmp(argv[1], "prune")) {
+		if (argc != 2)
+			usage_die("%s takes no arguments", argv[1]);
+		if (cgroup_list(argv[1][0] == 'l' ? print_one : prune_one, NULL) < 0)
+			die_errno("list cgroups under %s", cgroup_parent());
+		return failed;
+	}
+	if (strcmp(argv[1], "rm"))
+		usage_die("unknown command '%s'", argv[1]);
+	if (argc < 3)
+		usage_die("rm needs an ID");
+	for (int i = 2; i < argc; i++)
+		if (!valid_name(argv[i]))
+			usage_die("invalid container ID '%s'", argv[i]);
+	for (int i = 2; i < argc; i++) {
+		if (cgroup_destroy(argv[i]) < 0) {
+			warn_errno("remove cgroup %s/%s", cgroup_parent(), argv[i]);
+			failed = 1;
+		}
+	}
+	return failed;
+}

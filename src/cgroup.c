@@ -1,0 +1,406 @@
+/* Container cgroups on v1, v2 and hybrid hosts.
+ *
+ * Each container gets PARENT/ID (PARENT = "m-docker" unless
+ * $MDK_CGROUP_PARENT says otherwise) in every hierarchy it needs: on v2 one
+ * directory under /sys/fs/cgroup with the controllers enabled in PARENT's
+ * (and the root's) cgroup.subtree_control, never in the leaf; on v1 (and on
+ * hybrid hosts, whose controllers are all on v1) one in each of the memory,
+ * cpu, cpuset and pids hierarchies. Removal kills what is left and rmdirs
+ * with a bounded retry: never rm -rf. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+#define CG "/sys/fs/cgroup"
+
+static const char *const v1_ctrl[] = { "memory", "cpu", "cpuset", "pids" };
+#define NV1 (sizeof(v1_ctrl) / sizeof(*v1_ctrl))
+
+enum cg_mode cgroup_mode(void)
+{
+	struct statfs s;
+
+	if (statfs(CG, &s) < 0)
+		return CG_NONE;
+	if (s.f_type == CGROUP2_SUPER_MAGIC)
+		return CG_V2;
+	if (s.f_type != TMPFS_MAGIC)
+		return CG_NONE;
+	/* v1 controllers under a tmpfs; a cgroup2 at unified/ makes it hybrid,
+	 * but its controllers stay on v1, where the limits must go. */
+	if (statfs(CG "/unified", &s) == 0 && s.f_type == CGROUP2_SUPER_MAGIC)
+		return CG_HYBRID;
+	return CG_V1;
+}
+
+const char *cgroup_parent(void)
+{
+	const char *p = getenv("MDK_CGROUP_PARENT");
+	return p && valid_name(p) ? p : "m-docker";
+}
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char path[512];
+	int fd, e;
+	ssize_t k;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+		return -1;
+	k = write(fd, val, strlen(val));
+	e = errno;
+	close(fd);
+	return k < 0 ? (errno = e, -1) : 0;
+}
+
+static int read_file(const char *dir, const char *file, char *buf, size_t n)
+{
+	char path[512];
+	int fd;
+	ssize_t k;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	k = read(fd, buf, n - 1);
+	close(fd);
+	if (k < 0)
+		return -1;
+	buf[k] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static bool is_cgroup_dir(const char *path, unsigned long magic)
+{
+	struct statfs s;
+	return statfs(path, &s) == 0 && (unsigned long)s.f_type == magic;
+}
+
+static int cg_fail(char *err, size_t n, const char *fmt, const char *a, const char *b)
+{
+	int e = errno;
+	int k = snprintf(err, n, fmt, a, b);
+	if (e && k >= 0 && (size_t)k < n)
+		snprintf(err + k, n - (size_t)k, ": %s", strerror(e));
+	errno = e;
+	return -1;
+}
+
+/* Is any swap in use on this host? Then a memory limit must cap swap too. */
+static bool host_has_swap(void)
+{
+	char buf[256];
+	int fd = open("/proc/swaps", O_RDONLY | O_CLOEXEC);
+	ssize_t k = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (k <= 0)
+		return false;
+	buf[k] = 0;
+	return strchr(buf, '\n') && strchr(buf, '\n')[1];	/* a line after the header */
+}
+
+/* v1: fill cpuset.cpus and .mems of DIR from its parent: no task may join
+ * a cpuset that has none. */
+static int v1_cpuset_inherit(const char *dir, const char *parent)
+{
+	char buf[1024];
+
+	for (int i = 0; i < 2; i++) {
+		const char *f = i ? "cpuset.mems" : "cpuset.cpus";
+		char cur[8];
+		if (read_file(dir, f, cur, sizeof(cur)) == 0 && cur[0])
+			continue;
+		if (read_file(parent, f, buf, sizeof(buf)) < 0 || write_file(dir, f, buf) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int apply_v1(const char *ctrl, const char *dir, const struct limits *l, char *err, size_t n)
+{
+	char v[64];
+
+	if (!strcmp(ctrl, "memory") && l->memory) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory);
+		if (write_file(dir, "memory.limit_in_bytes", v) < 0)
+			return cg_fail(err, n, "memory limit %s: %s/memory.limit_in_bytes", v, dir);
+		/* memsw = memory: no swap on top of the limit. */
+		if (write_file(dir, "memory.memsw.limit_in_bytes", v) < 0 &&
+		    (errno != ENOENT || host_has_swap()))
+			return cg_fail(err, n, "swap limit %s: %s/memory.memsw.limit_in_bytes (swap accounting off?)", v, dir);
+	}
+	if (!strcmp(ctrl, "cpu") && l->cpu_quota) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->cpu_period);
+		if (write_file(dir, "cpu.cfs_period_us", v) < 0)
+			return cg_fail(err, n, "cpu period %s: %s/cpu.cfs_period_us", v, dir);
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->cpu_quota);
+		if (write_file(dir, "cpu.cfs_quota_us", v) < 0)
+			return cg_fail(err, n, "cpu quota %s: %s/cpu.cfs_quota_us", v, dir);
+	}
+	if (!strcmp(ctrl, "cpu") && l->cpu_shares) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->cpu_shares);
+		if (write_file(dir, "cpu.shares", v) < 0)
+			return cg_fail(err, n, "cpu shares %s: %s/cpu.shares", v, dir);
+	}
+	if (!strcmp(ctrl, "cpuset") && l->cpuset && write_file(dir, "cpuset.cpus", l->cpuset) < 0)
+		return cg_fail(err, n, "cpuset '%s': %s/cpuset.cpus", l->cpuset, dir);
+	if (!strcmp(ctrl, "pids") && l->pids) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids);
+		if (write_file(dir, "pids.max", v) < 0)
+			return cg_fail(err, n, "pids limit %s: %s/pids.max", v, dir);
+	}
+	return 0;
+}
+
+static int apply_v2(const char *dir, const struct limits *l, char *err, size_t n)
+{
+	char v[64];
+
+	if (l->memory) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory);
+		if (write_file(dir, "memory.max", v) < 0)
+			return cg_fail(err, n, "memory limit %s: %s/memory.max", v, dir);
+		if (write_file(dir, "memory.swap.max", "0") < 0 && (errno != ENOENT || host_has_swap()))
+			return cg_fail(err, n, "swap limit %s: %s/memory.swap.max", "0", dir);
+	}
+	if (l->cpu_quota) {
+		snprintf(v, sizeof(v), "%llu %llu", (unsigned long long)l->cpu_quota,
+			 (unsigned long long)l->cpu_period);
+		if (write_file(dir, "cpu.max", v) < 0)
+			return cg_fail(err, n, "cpu limit '%s': %s/cpu.max", v, dir);
+	}
+	if (l->cpu_shares) {
+		/* runc's mapping of shares [2, 262144] to weight [1, 10000]. */
+		snprintf(v, sizeof(v), "%llu", 1 + ((unsigned long long)l->cpu_shares - 2) * 9999 / 262142);
+		if (write_file(dir, "cpu.weight", v) < 0)
+			return cg_fail(err, n, "cpu weight %s: %s/cpu.weight", v, dir);
+	}
+	if (l->cpuset && write_file(dir, "cpuset.cpus", l->cpuset) < 0)
+		return cg_fail(err, n, "cpuset '%s': %s/cpuset.cpus", l->cpuset, dir);
+	if (l->pids) {
+		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids);
+		if (write_file(dir, "pids.max", v) < 0)
+			return cg_fail(err, n, "pids limit %s: %s/pids.max", v, dir);
+	}
+	return 0;
+}
+
+/* Enable CTRL in DIR's subtree_control unless it already is. */
+static int v2_enable(const char *dir, const char *ctrl, char *err, size_t n)
+{
+	char have[512], want[32];
+
+	if (read_file(dir, "cgroup.subtree_control", have, sizeof(have)) == 0) {
+		for (char *t = strtok(have, " "); t; t = strtok(NULL, " "))
+			if (!strcmp(t, ctrl))
+				return 0;
+	}
+	if (read_file(dir, "cgroup.controllers", have, sizeof(have)) < 0)
+		return cg_fail(err, n, "read %s/cgroup.controllers%s", dir, "");
+	bool avail = false;
+	for (char *t = strtok(have, " "); t; t = strtok(NULL, " "))
+		avail |= !strcmp(t, ctrl);
+	if (!avail) {
+		errno = 0;
+		return cg_fail(err, n, "cgroup v2 controller '%s' is not available in %s", ctrl, dir);
+	}
+	snprintf(want, sizeof(want), "+%s", ctrl);
+	if (write_file(dir, "cgroup.subtree_control", want) < 0)
+		return cg_fail(err, n, "enable controller '%s' in %s/cgroup.subtree_control", ctrl, dir);
+	return 0;
+}
+
+static bool limits_need(const struct limits *l, const char *ctrl)
+{
+	if (!strcmp(ctrl, "memory"))
+		return l->memory;
+	if (!strcmp(ctrl, "cpu"))
+		return l->cpu_quota || l->cpu_shares;
+	if (!strcmp(ctrl, "cpuset"))
+		return l->cpuset;
+	return l->pids;
+}
+
+int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n)
+{
+	const char *parent = cgroup_parent();
+
+	memset(cg, 0, sizeof(*cg));
+	cg->mode = cgroup_mode();
+	snprintf(cg->id, sizeof(cg->id), "%s", id);
+	if (cg->mode == CG_NONE) {
+		bool any = l->memory || l->cpu_quota || l->cpu_shares || l->cpuset || l->pids;
+		errno = 0;
+		return any ? cg_fail(err, n, "no cgroup filesystem at %s%s: cannot apply limits", CG, "") : 0;
+	}
+	if (cg->mode == CG_V2) {
+		char *p = xasprintf(CG "/%s", parent);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return cg_fail(err, n, "mkdir %s%s", p, "");
+		for (size_t i = 0; i < NV1; i++) {
+			const char *c = v1_ctrl[i];
+			/* memory and pids are always on: accounting and cleanup. */
+			bool want = limits_need(l, c) || !strcmp(c, "memory") || !strcmp(c, "pids");
+			if (!want)
+				continue;
+			if (v2_enable(CG, c, err, n) < 0 || v2_enable(p, c, err, n) < 0) {
+				if (!limits_need(l, c))
+					continue;	/* not needed for a limit: fine */
+				return -1;
+			}
+		}
+		cg->dirs[0] = xasprintf("%s/%s", p, id);
+		free(p);
+		if (mkdir(cg->dirs[0], 0755) < 0)
+			return cg_fail(err, n, "mkdir %s%s", cg->dirs[0], errno == EEXIST ? " (a container with this id runs?)" : "");
+		cg->ndirs = 1;
+		if (apply_v2(cg->dirs[0], l, err, n) < 0) {
+			cgroup_destroy(id);
+			return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < NV1; i++) {
+		const char *c = v1_ctrl[i];
+		char *h = xasprintf(CG "/%s", c), *p;
+		if (!is_cgroup_dir(h, CGROUP_SUPER_MAGIC)) {
+			free(h);
+			if (!limits_need(l, c))
+				continue;
+			errno = 0;
+			cgroup_destroy(id);
+			return cg_fail(err, n, "cgroup v1 controller '%s' is not mounted at %s/%s", c, CG "");
+		}
+		p = xasprintf("%s/%s", h, parent);
+		if ((mkdir(p, 0755) < 0 && errno != EEXIST) ||
+		    (!strcmp(c, "cpuset") && v1_cpuset_inherit(p, h) < 0)) {
+			cg_fail(err, n, "make cgroup %s%s", p, "");
+			cgroup_destroy(id);
+			return -1;
+		}
+		cg->dirs[cg->ndirs] = xasprintf("%s/%s", p, id);
+		if (mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
+			cg_fail(err, n, "mkdir %s%s", cg->dirs[cg->ndirs], errno == EEXIST ? " (a container with this id runs?)" : "");
+			cgroup_destroy(id);
+			return -1;
+		}
+		cg->ndirs++;
+		if ((!strcmp(c, "cpuset") && v1_cpuset_inherit(cg->dirs[cg->ndirs - 1], p) < 0 &&
+		     cg_fail(err, n, "fill cpuset of %s%s", cg->dirs[cg->ndirs - 1], "") < 0) ||
+		    apply_v1(c, cg->dirs[cg->ndirs - 1], l, err, n) < 0) {
+			cgroup_destroy(id);
+			return -1;
+		}
+		free(h);
+		free(p);
+	}
+	return 0;
+}
+
+int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%d", (int)pid);
+	for (size_t i = 0; i < cg->ndirs; i++)
+		if (write_file(cg->dirs[i], "cgroup.procs", v) < 0)
+			return cg_fail(err, n, "join cgroup %s%s", cg->dirs[i], "");
+	return 0;
+}
+
+/* Kill everything in DIR, then rmdir it, retrying while the kernel still
+ * tears the last tasks down (EBUSY): at most about two seconds. */
+static int destroy_dir(const char *dir)
+{
+	struct timespec ts = { 0, 2 * 1000 * 1000 };
+
+	for (int i = 0; i < 1000; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -1;
+		if (write_file(dir, "cgroup.kill", "1") < 0) {
+			/* v1, or v2 before Linux 5.14: one by one. */
+			char path[512];
+			snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+			FILE *f = fopen(path, "re");
+			int pid;
+			while (f && fscanf(f, "%d", &pid) == 1)
+				kill(pid, SIGKILL);
+			if (f)
+				fclose(f);
+		}
+		nanosleep(&ts, NULL);
+	}
+	return errno = EBUSY, -1;
+}
+
+int cgroup_destroy(const char *id)
+{
+	const char *parent = cgroup_parent();
+	int err = 0;
+	char *d;
+
+	switch (cgroup_mode()) {
+	case CG_NONE:
+		return 0;
+	case CG_V2:
+		d = xasprintf(CG "/%s/%s", parent, id);
+		if (destroy_dir(d) < 0)
+			err = errno;
+		free(d);
+		break;
+	default:
+		for (size_t i = 0; i < NV1; i++) {
+			d = xasprintf(CG "/%s/%s/%s", v1_ctrl[i], parent, id);
+			if (destroy_dir(d) < 0 && !err)
+				err = errno;
+			free(d);
+		}
+	}
+	return err ? (errno = err, -1) : 0;
+}
+
+/* The container cgroups under PARENT: one id per call of FN. */
+int cgroup_list(void (*fn)(const char *id, bool populated, void *arg), void *arg)
+{
+	char *base;
+	enum cg_mode m = cgroup_mode();
+
+	if (m == CG_NONE)
+		return 0;
+	base = m == CG_V2 ? xasprintf(CG "/%s", cgroup_parent())
+			  : xasprintf(CG "/pids/%s", cgroup_parent());
+	DIR *d = opendir(base);
+	struct dirent *de;
+	if (!d) {
+		free(base);
+		return errno == ENOENT ? 0 : -1;
+	}
+	while ((de = readdir(d))) {
+		char buf[64], *dir;
+		if (de->d_type != DT_DIR || !valid_name(de->d_name))
+			continue;
+		dir = xasprintf("%s/%s", base, de->d_name);
+		fn(de->d_name, read_file(dir, "cgroup.procs", buf, sizeof(buf)) == 0 && buf[0], arg);
+		free(dir);
+	}
+	closedir(d);
+	free(base);
+	return 0;
+}
