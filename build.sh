@@ -176,13 +176,13 @@ build_mdk() {
 }
 
 # The default image: a busybox rootfs from Debian's busybox-static, in the
-# "docker export" tar form, written by our own mdk applet (no host tar needed).
+# "docker export" tar form, written by mdk-pack (scripts/mkimage).
 build_image() {
 	img=$B/images/busybox.tar
-	[ -f "$img" ] && [ "$img" -nt /bin/busybox ] && [ "$img" -nt "$top/scripts/mkrootfs" ] && return 0
-	[ -x "$top/scripts/mkrootfs" ] || return 0
+	[ -f "$img" ] && [ "$img" -nt /bin/busybox ] && [ "$img" -nt "$top/scripts/mkimage" ] && return 0
 	mkdir -p "$B/images"
-	"$top/scripts/mkrootfs" "$B/mdk" /bin/busybox "$img.new"
+	rm -f "$img.new"
+	MDK=$B/mdk "$top/scripts/mkimage" busybox /bin/busybox "$img.new"
 	mv -f "$img.new" "$img"
 	log "built $img"
 }

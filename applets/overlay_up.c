@@ -37,11 +37,16 @@ const char overlay_up_usage[] =
 
 /* "busybox", "busybox@1a2b..." or ".../layers/busybox@1a2b..." -> the
  * complete layer directory NAME@KEY in layers/. */
-static int resolve_layer(int layersfd, const char *arg, char *out, size_t n)
+static int resolve_layer(int layersfd, const char *root, const char *arg, char *out, size_t n)
 {
 	const char *base = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
 	const char *at = strchr(base, '@');
 	struct stat st;
+
+	/* A path must be this data root's layers/: never another store's. */
+	if (base != arg && ((size_t)(base - arg) != strlen(root) + 8 || strncmp(arg, root, strlen(root)) ||
+			    strncmp(arg + strlen(root), "/layers/", 8)))
+		return errno = EXDEV, -1;
 
 	if (!at)
 		return layer_current(layersfd, base, out, n);
@@ -94,8 +99,10 @@ int overlay_up_main(int argc, char **argv)
 	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '%s/layers'", root);
 	for (size_t i = 0; i < nl; i++) {
-		if (resolve_layer(layersfd, larg[i], ver[i], sizeof(ver[i])) < 0) {
+		if (resolve_layer(layersfd, root, larg[i], ver[i], sizeof(ver[i])) < 0) {
 			const char *b = strrchr(larg[i], '/') ? strrchr(larg[i], '/') + 1 : larg[i];
+			if (errno == EXDEV)
+				die("layer '%s' is not in this data root's %s/layers", larg[i], root);
 			die("layer '%s' is not an unpacked image in %s/layers (run: mdk-unpack -R %s %.*s)",
 			    larg[i], root, root, (int)strcspn(b, "@"), b);
 		}

@@ -48,6 +48,7 @@ const char run_usage[] =
 	"  --net host|none    host: keep the host's network (default none: only lo)\n"
 	"  --privileged       all capabilities, nothing masked\n"
 	"  --no-init          CMD is PID 1 itself (no signal forwarding or reaping)\n"
+	"  --die-with-parent  end the container when mdk-run's parent dies\n"
 	"  -m, --memory SIZE  memory limit (64m, 1g; swap capped too)\n"
 	"  --cpus N.NN        CPU quota in CPUs (0.5 = half of one CPU)\n"
 	"  --cpuset-cpus LIST CPUs the container may use (0-2,4)\n"
@@ -230,6 +231,19 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 	_exit(st);
 }
 
+/* What the container sees of PID 1: "mdk-init", not mdk-run's command line
+ * with host paths in it. argv's strings are contiguous: overwrite them. */
+static void name_init(void)
+{
+	char *start = mdk_argv[0], *end = start;
+
+	for (char **a = mdk_argv; *a; a++)
+		end = *a + strlen(*a);
+	memset(start, 0, (size_t)(end - start));
+	strncpy(start, "mdk-init", (size_t)(end - start));
+	prctl(PR_SET_NAME, "mdk-init");
+}
+
 /* PID 1 of the new PID namespace. */
 _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 {
@@ -283,6 +297,7 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 	}
 	if (cmd == 0)
 		exec_command(r, sock, slave);
+	name_init();	/* after the fork: the command's argv lives there too */
 	close(sock);
 	if (slave >= 0)
 		close(slave);
@@ -399,6 +414,7 @@ int run_main(int argc, char **argv)
 		{ "cpuset-cpus", required_argument, NULL, 'S' },
 		{ "cpu-shares", required_argument, NULL, 'W' },
 		{ "pids-limit", required_argument, NULL, 'p' },
+		{ "die-with-parent", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run r = { .init = true };
@@ -439,6 +455,11 @@ int run_main(int argc, char **argv)
 			break;
 		case 'P': r.privileged = true; break;
 		case 'X': r.init = false; break;
+		case 'D':
+			/* Our death takes the container along (PDEATHSIG of PID 1). */
+			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+				die("--die-with-parent: the parent is gone");
+			break;
 		case 'm':
 			/* docker's floor: below it nothing starts anyway. */
 			if (parse_size(optarg, &r.lim.memory) < 0 || r.lim.memory < 6 << 20)

@@ -1,6 +1,6 @@
 /* mdk-unpack: unpack an image archive into a read-only layer, once.
  *
- * usage: mdk-unpack [-R ROOT] [-q] [-n NAME] IMAGE
+ * usage: mdk-unpack [-R ROOT] [-q] [-c] [-n NAME] IMAGE
  *
  * IMAGE is a name looked up in ROOT/images/ (NAME.tar, .tar.gz, .tgz, .tar.xz,
  * .tar.zst, .tar.bz2) or a path to an archive (anything with a '/'). The
@@ -11,7 +11,11 @@
  * layer, and names with "..", absolute names, trees deeper than 256 levels
  * and file flags are refused. Needs root (chroot). Prints the layer directory.
  *
- * Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error. */
+ * With -c, only check: print the layer if it is unpacked and current, else
+ * exit 1 silently; nothing is extracted.
+ *
+ * Exit codes: 0 layer ready, 1 failed (nothing left behind) or -c: not
+ * unpacked, 2 usage error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -25,7 +29,7 @@
 #include "mdk.h"
 
 const char unpack_usage[] =
-	"usage: mdk-unpack [-R ROOT] [-q] [-n NAME] IMAGE\n"
+	"usage: mdk-unpack [-R ROOT] [-q] [-c] [-n NAME] IMAGE\n"
 	"Unpack image archive IMAGE into the read-only layer ROOT/layers/NAME, once,\n"
 	"atomically and confined to the layer; print the layer directory.\n"
 	"IMAGE: a name in ROOT/images/ (NAME.tar, .tar.gz, .tgz, .tar.xz, .tar.zst,\n"
@@ -33,6 +37,7 @@ const char unpack_usage[] =
 	"  -R ROOT  data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
 	"  -n NAME  layer name for a path IMAGE (default: file name less extensions)\n"
 	"  -q       no progress line\n"
+	"  -c       check only: print the layer if unpacked and current, else exit 1\n"
 	"Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error.\n";
 
 static const char *const exts[] = { ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz",
@@ -84,13 +89,14 @@ int unpack_main(int argc, char **argv)
 	const char *rootflag = NULL, *name = NULL, *image;
 	char *root, *path = NULL, version[MDK_NAME_MAX + 16], cur[sizeof(version)];
 	char tmp[MDK_NAME_MAX + 32];
-	bool quiet = false;
+	bool quiet = false, check = false;
 	struct stat st;
 	int c, fd, rootfd, layersfd, lockfd, tmpfd;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+R:n:q")) != -1) {
+	while ((c = getopt(argc, argv, "+R:n:qc")) != -1) {
 		switch (c) {
+		case 'c': check = true; break;
 		case 'R': rootflag = optarg; break;
 		case 'n': name = optarg; break;
 		case 'q': quiet = true; break;
@@ -132,6 +138,8 @@ int unpack_main(int argc, char **argv)
 	/* The common case, a layer made before: a few syscalls, no lock. */
 	if (layer_current(layersfd, name, cur, sizeof(cur)) == 0 && !strcmp(cur, version))
 		goto done;
+	if (check)
+		return 1;
 
 	if ((lockfd = layer_lock(layersfd, name)) < 0)
 		die_errno("lock '%s/layers/.%s.lock'", root, name);
