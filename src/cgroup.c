@@ -236,6 +236,18 @@ static bool limits_need(const struct limits *l, const char *ctrl)
 	return l->pids;
 }
 
+/* Undo a failed cgroup_create: rmdir only the directories it made (no task
+ * is in them yet). Never cgroup_destroy(): the id may be another
+ * container's, and that would kill it. */
+static int undo(struct cgroup *cg)
+{
+	int e = errno;
+	while (cg->ndirs > 0)
+		rmdir(cg->dirs[--cg->ndirs]);
+	errno = e;
+	return -1;
+}
+
 int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n)
 {
 	const char *parent = cgroup_parent();
@@ -269,10 +281,8 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 		if (mkdir(cg->dirs[0], 0755) < 0)
 			return cg_fail(err, n, "mkdir %s%s", cg->dirs[0], errno == EEXIST ? " (a container with this id runs?)" : "");
 		cg->ndirs = 1;
-		if (apply_v2(cg->dirs[0], l, err, n) < 0) {
-			cgroup_destroy(id);
-			return -1;
-		}
+		if (apply_v2(cg->dirs[0], l, err, n) < 0)
+			return undo(cg);
 		return 0;
 	}
 	for (size_t i = 0; i < NV1; i++) {
@@ -283,29 +293,25 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 			if (!limits_need(l, c))
 				continue;
 			errno = 0;
-			cgroup_destroy(id);
-			return cg_fail(err, n, "cgroup v1 controller '%s' is not mounted at %s/%s", c, CG "");
+			cg_fail(err, n, "cgroup v1 controller '%s' is not mounted at %s/%s", c, CG "");
+			return undo(cg);
 		}
 		p = xasprintf("%s/%s", h, parent);
 		if ((mkdir(p, 0755) < 0 && errno != EEXIST) ||
 		    (!strcmp(c, "cpuset") && v1_cpuset_inherit(p, h) < 0)) {
 			cg_fail(err, n, "make cgroup %s%s", p, "");
-			cgroup_destroy(id);
-			return -1;
+			return undo(cg);
 		}
 		cg->dirs[cg->ndirs] = xasprintf("%s/%s", p, id);
 		if (mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
 			cg_fail(err, n, "mkdir %s%s", cg->dirs[cg->ndirs], errno == EEXIST ? " (a container with this id runs?)" : "");
-			cgroup_destroy(id);
-			return -1;
+			return undo(cg);
 		}
 		cg->ndirs++;
 		if ((!strcmp(c, "cpuset") && v1_cpuset_inherit(cg->dirs[cg->ndirs - 1], p) < 0 &&
 		     cg_fail(err, n, "fill cpuset of %s%s", cg->dirs[cg->ndirs - 1], "") < 0) ||
-		    apply_v1(c, cg->dirs[cg->ndirs - 1], l, err, n) < 0) {
-			cgroup_destroy(id);
-			return -1;
-		}
+		    apply_v1(c, cg->dirs[cg->ndirs - 1], l, err, n) < 0)
+			return undo(cg);
 		free(h);
 		free(p);
 	}

@@ -1,0 +1,293 @@
+#!/bin/busybox sh
+# /init of the cgroup v2 test VM (tests/qemu/v2.sh). busybox sh.
+#
+# Stage 1 copies the initramfs into a tmpfs and switch_roots there:
+# pivot_root (mdk-run) does not work with the initial rootfs as root.
+# Stage 2 mounts cgroup2 alone on /sys/fs/cgroup (no v1 hierarchy at all),
+# loads overlay.ko, runs the checks and prints one line per check:
+#   MDK-V2: NAME ok
+#   MDK-V2: NAME FAIL DETAIL
+# each after a line "MDK-V2-INFO: NAME DETAIL" with what was seen; then
+# MDK-V2-DONE, and it powers off.
+export PATH=/bin
+export LC_ALL=C
+
+if [ ! -e /.stage2 ]; then
+	mkdir -p /new
+	mount -t tmpfs -o mode=0755 newroot /new || { echo "MDK-V2: boot FAIL tmpfs"; poweroff -f; }
+	for e in /*; do
+		case $e in /new | /proc | /sys | /dev) ;; *) cp -a "$e" /new/ ;; esac
+	done
+	mkdir -p /new/proc /new/sys /new/dev
+	: >/new/.stage2
+	exec switch_root /new /init
+	echo "MDK-V2: boot FAIL switch_root"
+	poweroff -f
+fi
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mkdir -p /tmp
+mount -t tmpfs tmpfs /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# Kernel messages (OOM reports) must not cut through the marker lines.
+echo 1 >/proc/sys/kernel/printk
+hostname mdk-v2
+
+CG=/sys/fs/cgroup
+P=$CG/m-docker
+R=/rootfs
+export MDK_ROOT=/var/lib/m-docker
+
+ok() { echo "MDK-V2: $1 ok"; }
+bad() {
+	_n=$1
+	shift
+	echo "MDK-V2: $_n FAIL $(echo "$*" | tr '\n' ' ' | cut -c1-600)"
+}
+# check NAME DETAIL CONDITION...: ok if CONDITION succeeds. The detail is
+# logged either way ("MDK-V2-INFO: NAME ...").
+check() {
+	_n=$1 _d=$2
+	shift 2
+	echo "MDK-V2-INFO: $_n $(echo "$_d" | tr '\n' ' ' | cut -c1-600)"
+	if "$@"; then ok "$_n"; else bad "$_n" "$_d"; fi
+}
+eq() { [ "$1" = "$2" ]; }
+
+wait_for() {
+	_w=0
+	while [ $_w -lt 400 ]; do
+		"$@" && return 0
+		sleep 0.05
+		_w=$((_w + 1))
+	done
+	return 1
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+out_has() { grep -q "$1" /tmp/out 2>/dev/null; }
+populated() { [ -n "$(cat "$P/$1/cgroup.procs" 2>/dev/null)" ]; }
+empty_cg() { [ -d "$P/$1" ] && [ -z "$(cat "$P/$1/cgroup.procs" 2>/dev/null)" ]; }
+init_of() { cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{ print $1 }'; }
+
+# gate_start ARGS...: mdk run -i ARGS in the background, stdin from a fifo we
+# hold open, stdout /tmp/out, stderr /tmp/err; RUN is mdk-run's pid.
+gate_start() {
+	rm -f /tmp/gate /tmp/out /tmp/err
+	mkfifo /tmp/gate
+	mdk run -i "$@" </tmp/gate >/tmp/out 2>/tmp/err &
+	RUN=$!
+	exec 7>/tmp/gate
+}
+gate_release() {
+	(echo go >&7) 2>/dev/null
+	exec 7>&-
+	wait "$RUN"
+	RC=$?
+}
+
+HOG='x=$(head -c 64000000 /dev/zero | tr "\0" a); echo survived ${#x}'
+
+# --- the host is pure v2 -------------------------------------------------------
+fs=$(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)
+v1=$(awk '$3 == "cgroup" { print $2 }' /proc/mounts)
+out=$(mdk run --id v2mode $R sh -c 'echo in-container' 2>&1)
+rc=$?
+check mode "fs=$fs v1=[$v1] rc=$rc out=$out dir=$(ls -d $P/v2mode 2>&1)" \
+	eval '[ "$fs" = cgroup2 ] && [ -z "$v1" ] && [ $rc -eq 0 ] && [ "$out" = in-container ] && [ -d $P ] && [ ! -e $P/v2mode ]'
+
+# --- memory ------------------------------------------------------------------------
+out=$(mdk run --id v2a -m 16m $R sh -c "$HOG" 2>&1)
+rc=$?
+check oom "rc=$rc (want 137) out=$out dir=$(ls -d $P/v2a 2>&1)" \
+	eval '[ $rc -eq 137 ] && [ -z "$out" ] && [ ! -e $P/v2a ]'
+out=$(mdk run --id v2b -m 256m $R sh -c "$HOG" 2>&1)
+rc=$?
+check oom-control "rc=$rc (want 0) out=$out" \
+	eval '[ $rc -eq 0 ] && [ "$out" = "survived 64000000" ] && [ ! -e $P/v2b ]'
+
+# --- the limit files, as the host sees them -------------------------------------------
+gate_start --id v2l -m 32m --pids-limit 20 --cpus 0.5 --cpuset-cpus 0 --cpu-shares 1024 \
+	$R sh -c 'cat /proc/self/cgroup; echo ready; read x; echo end'
+if wait_for out_has '^ready'; then
+	L=$P/v2l
+	v=$(cat $L/memory.max 2>&1)
+	check limits-memory "memory.max=$v" eq "$v" 33554432
+	if [ -e $L/memory.swap.max ]; then
+		v=$(cat $L/memory.swap.max 2>&1)
+		check limits-swap "memory.swap.max=$v" eq "$v" 0
+	else
+		ok limits-swap
+	fi
+	v=$(cat $L/pids.max 2>&1)
+	check limits-pids "pids.max=$v" eq "$v" 20
+	v=$(cat $L/cpu.max 2>&1)
+	check limits-cpu "cpu.max=$v" eq "$v" "50000 100000"
+	v="$(cat $L/cpuset.cpus 2>&1) $(cat $L/cpuset.cpus.effective 2>&1)"
+	check limits-cpuset "cpuset.cpus cpuset.cpus.effective=$v" eq "$v" "0 0"
+	# runc's mapping: shares 1024 -> weight 39.
+	v=$(cat $L/cpu.weight 2>&1)
+	check limits-weight "cpu.weight=$v" eq "$v" 39
+	init=$(init_of $RUN)
+	procs=" $(echo $(cat $L/cgroup.procs 2>&1)) "
+	cgline=$(cat /proc/$init/cgroup 2>&1)
+	check limits-procs "init=$init mdk-run=$RUN cgroup.procs=[$procs] /proc/init/cgroup=$cgline" \
+		eval '[ -n "$init" ] && case "$procs" in *" $init "*) true ;; *) false ;; esac &&
+			case "$procs" in *" $RUN "*) false ;; *) true ;; esac &&
+			[ "$cgline" = "0::/m-docker/v2l" ]'
+	root_sc=" $(cat $CG/cgroup.subtree_control) "
+	par_sc=" $(cat $P/cgroup.subtree_control) "
+	leaf_sc=$(cat $L/cgroup.subtree_control 2>&1)
+	has_all() { for c in cpu cpuset memory pids; do case $1 in *" $c "*) ;; *) return 1 ;; esac; done; }
+	check limits-subtree "root=[$root_sc] m-docker=[$par_sc] leaf=[$leaf_sc]" \
+		eval 'has_all "$root_sc" && has_all "$par_sc" && [ -z "$leaf_sc" ]'
+	gate_release
+	out=$(cat /tmp/out /tmp/err)
+	check limits-cleanup "rc=$RC out=$out dir=$(ls -d $L 2>&1)" \
+		eval '[ $RC -eq 0 ] && [ "$(tail -n 2 /tmp/out | tr "\n" " ")" = "ready end " ] && [ ! -e $L ]'
+	# In its own cgroup namespace the container sees itself at the root.
+	check limits-cgroupns "the container's /proc/self/cgroup: $(head -n 1 /tmp/out)" \
+		eq "$(head -n 1 /tmp/out)" "0::/"
+else
+	gate_release
+	for n in memory swap pids cpu cpuset weight procs subtree cleanup cgroupns; do
+		bad limits-$n "the container did not start: rc=$RC $(cat /tmp/out /tmp/err)"
+	done
+fi
+
+# --- cpuset: the container's affinity ----------------------------------------------------
+a0=$(mdk run --id v2c0 --cpuset-cpus 0 $R sh -c 'grep Cpus_allowed_list /proc/self/status' 2>&1)
+a1=$(mdk run --id v2c1 --cpuset-cpus 1 $R sh -c 'grep Cpus_allowed_list /proc/self/status' 2>&1)
+check cpuset-affinity "cpu0: $a0 / cpu1: $a1" \
+	eval '[ "$(echo $a0)" = "Cpus_allowed_list: 0" ] && [ "$(echo $a1)" = "Cpus_allowed_list: 1" ] && [ ! -e $P/v2c0 ] && [ ! -e $P/v2c1 ]'
+
+# --- cpu quota, measured from the cgroup's usage counter ---------------------------------
+# cpu_pct ID: run a busy loop in container ID (more ARGS before the rootfs in
+# CPUARGS), read cpu.stat usage_usec and /proc/uptime 2 s apart: PCT, THR.
+cpu_pct() {
+	PCT='' THR=''
+	gate_start --id "$1" $CPUARGS $R sh -c 'sh -c "while :; do :; done" & echo ready; read x; kill $!'
+	if wait_for out_has '^ready'; then
+		sleep 0.5
+		read -r u0 x </proc/uptime
+		c0=$(awk '$1 == "usage_usec" { print $2 }' $P/$1/cpu.stat)
+		sleep 2
+		read -r u1 x </proc/uptime
+		c1=$(awk '$1 == "usage_usec" { print $2 }' $P/$1/cpu.stat)
+		THR=$(awk '$1 == "nr_throttled" { print $2 }' $P/$1/cpu.stat)
+		PCT=$(awk -v c0="$c0" -v c1="$c1" -v u0="$u0" -v u1="$u1" \
+			'BEGIN { if (c0 != "" && c1 != "" && u1 > u0) printf "%d", (c1 - c0) / 1e6 / (u1 - u0) * 100 }')
+	fi
+	gate_release
+}
+CPUARGS="--cpus 0.5"
+cpu_pct v2q
+check cpu-quota "--cpus 0.5: ${PCT}% of a CPU (want 25..75), nr_throttled=$THR rc=$RC $(cat /tmp/err)" \
+	eval '[ -n "$PCT" ] && [ "$PCT" -ge 25 ] && [ "$PCT" -le 75 ] && [ "${THR:-0}" -gt 0 ] && [ ! -e $P/v2q ]'
+# The same loop unlimited: a whole CPU (the band above can fail).
+CPUARGS=
+cpu_pct v2u
+check cpu-unlimited "no limit: ${PCT}% of a CPU (want > 75) rc=$RC $(cat /tmp/err)" \
+	eval '[ -n "$PCT" ] && [ "$PCT" -gt 75 ] && [ ! -e $P/v2u ]'
+
+# --- pids: a bounded fork bomb --------------------------------------------------------------
+BOMB='sh -c '\''i=0; while [ $i -lt 100 ]; do i=$((i+1)); sleep 30 & echo "forked $i"; done; echo "bomb not contained"'\''
+echo "bomb exit $?"; echo ready; read x; echo end'
+gate_start --id v2p --pids-limit 20 $R sh -c "$BOMB"
+if wait_for out_has '^ready'; then
+	cur=$(cat $P/v2p/pids.current 2>&1)
+	ev=$(cat $P/v2p/pids.events 2>&1)
+	host=$(sh -c 'echo host $(echo ok)')
+else
+	cur='' ev='' host=''
+fi
+gate_release
+out=$(cat /tmp/out /tmp/err)
+n=$(grep -c '^forked ' /tmp/out)
+check pids-bomb "rc=$RC pids.current=$cur pids.events=$ev host=$host forked=$n out=$(tail -n 4 /tmp/out) $(cat /tmp/err)" \
+	eval '[ $RC -eq 0 ] && [ -n "$cur" ] && [ "$cur" -le 20 ] && [ "$cur" -ge 18 ] &&
+		case "$ev" in "max "[1-9]*) true ;; *) false ;; esac && [ "$host" = "host ok" ] &&
+		case "$out" in *"can'\''t fork"*) true ;; *) false ;; esac &&
+		case "$out" in *"bomb not contained"*) false ;; *) true ;; esac &&
+		[ "$n" -ge 1 ] && [ "$n" -lt 20 ] && [ "$(tail -n 1 /tmp/out)" = end ] && [ ! -e $P/v2p ]'
+
+# --- a value the kernel refuses ------------------------------------------------------------
+out=$(mdk run --id v2k --cpuset-cpus 99 $R sh -c 'echo RAN' 2>/tmp/err)
+rc=$?
+err=$(cat /tmp/err)
+check kernel-refused "rc=$rc out=$out err=$err dir=$(ls -d $P/v2k 2>&1)" \
+	eval '[ $rc -eq 125 ] && [ -z "$out" ] && [ "$(wc -l </tmp/err)" -eq 1 ] &&
+		case "$err" in "mdk-run: "*"cpuset '\''99'\''"*) true ;; *) false ;; esac && [ ! -e $P/v2k ]'
+
+# --- a second container with the same id leaves the first alone ----------------------------
+gate_start --id v2d $R sh -c 'echo ready; read x; echo end'
+if wait_for out_has '^ready'; then
+	out=$(mdk run --id v2d $R sh -c 'echo RAN' 2>&1)
+	rc=$?
+	still=$(cat $P/v2d/cgroup.procs 2>/dev/null | wc -l)
+else
+	out="first did not start" rc='' still=''
+fi
+gate_release
+check dup-id "second: rc=$rc out=$out; first: procs=$still rc=$RC out=$(cat /tmp/out /tmp/err)" \
+	eval '[ "$rc" = 125 ] && case "$out" in "mdk-run: "*) true ;; *) false ;; esac && [ "$still" = 2 ] &&
+		[ $RC -eq 0 ] && [ "$(tail -n 1 /tmp/out)" = end ] && [ ! -e $P/v2d ]'
+
+# --- mdk-cgroup after a kill -9'd mdk-run -------------------------------------------------------
+mdk run --id v2x $R sleep 30 >/dev/null 2>&1 &
+X=$!
+wait_for populated v2x
+xinit=$(init_of $X)
+kill -9 $X
+wait $X 2>/dev/null
+wait_for empty_cg v2x
+wait_for gone "$xinit"
+ls1=$(mdk cgroup ls 2>&1)
+check prune-leftover "ls=[$ls1] dir=$(ls -d $P/v2x 2>&1) init $xinit gone: $(gone "$xinit" && echo yes)" \
+	eval '[ "$ls1" = "v2x empty" ] && gone "$xinit"'
+mdk run --id v2y $R sleep 30 >/dev/null 2>&1 &
+Y=$!
+wait_for populated v2y
+ls2=$(mdk cgroup ls 2>&1 | sort)
+pout=$(mdk cgroup prune 2>&1)
+prc=$?
+check prune-removes "prune rc=$prc out=$pout ls before=[$ls2] v2x: $(ls -d $P/v2x 2>&1)" \
+	eval '[ $prc -eq 0 ] && [ -z "$pout" ] && [ "$ls2" = "$(printf "v2x empty\nv2y running")" ] && [ ! -e $P/v2x ]'
+ls3=$(mdk cgroup ls 2>&1)
+check prune-keeps-running "ls after prune=[$ls3] mdk-run alive: $(kill -0 $Y && echo yes)" \
+	eval '[ "$ls3" = "v2y running" ] && kill -0 $Y && populated v2y'
+rout=$(mdk cgroup rm v2y 2>&1)
+rrc=$?
+wait $Y
+yrc=$?
+ls4=$(mdk cgroup ls 2>&1)
+check rm "rm rc=$rrc out=$rout; mdk-run of v2y rc=$yrc (want 137); ls=[$ls4]" \
+	eval '[ $rrc -eq 0 ] && [ -z "$rout" ] && [ $yrc -eq 137 ] && [ -z "$ls4" ] && [ ! -e $P/v2y ]'
+
+# --- an overlay-backed container --------------------------------------------------------------
+ins=$(insmod /overlay.ko 2>&1)
+check overlay-module "insmod: $ins; filesystems: $(grep overlay /proc/filesystems)" \
+	eval 'grep -q "	overlay$" /proc/filesystems'
+layer=$(mdk unpack -q -n bb /images/bb.tar 2>&1)
+urc=$?
+root=$(mdk overlay-up -l bb v2o 2>&1)
+orc=$?
+out=$(mdk run --id v2o -m 32m --pids-limit 50 "$root" sh -c 'echo data >/written; cat /written; awk '\''$2 == "/" { print $3 }'\'' /proc/mounts' 2>&1)
+rrc=$?
+upper=$(cat $MDK_ROOT/layers/v2o+rw/fs/written 2>&1)
+down=$(mdk overlay-down v2o 2>&1)
+drc=$?
+mnts=$(grep -c " $MDK_ROOT/rootfs/" /proc/mounts)
+check overlay-run "unpack rc=$urc ($layer) up rc=$orc ($root) run rc=$rrc out=[$out] upper=[$upper] down rc=$drc ($down) mounts left=$mnts dir=$(ls -d $P/v2o 2>&1)" \
+	eval '[ $urc -eq 0 ] && [ $orc -eq 0 ] && [ $rrc -eq 0 ] && [ "$(echo $out)" = "data overlay" ] &&
+		[ "$upper" = data ] && [ $drc -eq 0 ] && [ "$mnts" -eq 0 ] && [ ! -e $P/v2o ]'
+
+# --- nothing left -----------------------------------------------------------------------------
+left=$(find $P -mindepth 1 -type d 2>&1)
+check no-leftovers "left under m-docker: $left" eval '[ -z "$left" ]'
+
+echo MDK-V2-DONE
+sync
+poweroff -f
