@@ -247,13 +247,14 @@ static void name_init(void)
 /* PID 1 of the new PID namespace. */
 _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 {
-	char go;
+	/* "go", and the user's window size for a pty (zero if none). */
+	struct { char go; struct winsize ws; } go;
 	int master = -1, slave = -1;
 
 	/* If mdk-run dies, so does the container (PID 1 takes it along). The
 	 * "go" read closes the race: a parent already gone reads as EOF. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (read(sock, &go, 1) != 1)
+	if (read(sock, &go, sizeof(go)) != sizeof(go))
 		_exit(125);
 	if (unshare(nsflags) < 0) {
 		chan_report(sock, 125, "unshare namespaces: %s", strerror(errno));
@@ -278,7 +279,7 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 		 * master goes to mdk-run. */
 		if ((master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0 ||
 		    unlockpt(master) < 0 || (slave = open(ptsname(master), O_RDWR | O_NOCTTY)) < 0 ||
-		    chan_send_fd(sock, master) < 0) {
+		    (go.ws.ws_row && ioctl(master, TIOCSWINSZ, &go.ws) < 0) || chan_send_fd(sock, master) < 0) {
 			chan_report(sock, 125, "allocate a pseudo-terminal: %s", strerror(errno));
 			_exit(125);
 		}
@@ -545,7 +546,11 @@ int run_main(int argc, char **argv)
 	}
 	close(sv[1]);
 	/* In its cgroup before it runs anything: then "go". */
-	if (cgroup_attach(&cg, init, err, sizeof(err)) < 0 || write(sv[0], "g", 1) != 1) {
+	/* The window size travels with "go": the command must see it set. */
+	struct { char go; struct winsize ws; } go = { 'g', { 0 } };
+	if (r.tty)
+		tty_getsize(&go.ws);
+	if (cgroup_attach(&cg, init, err, sizeof(err)) < 0 || write(sv[0], &go, sizeof(go)) != sizeof(go)) {
 		warn("%s", cg.ndirs && *err ? err : "start the container");
 		kill(init, SIGKILL);
 		wait_status(init, 0);

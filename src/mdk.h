@@ -98,6 +98,8 @@ int init_loop(pid_t cmd);
 /* --- tty.c: the user's terminal for mdk-run -t --------------------------------- */
 void tty_raw(int fd);
 void tty_done(void);
+struct winsize;
+int tty_getsize(struct winsize *ws);
 void tty_winsize(int to);
 int tty_pump(int from, int to);
 

@@ -145,8 +145,8 @@ static int check_mount_dirs(struct rootfs *r, int rootfd)
 		}
 		if (!S_ISDIR(st.st_mode)) {
 			errno = 0;
-			return step_fail(r, "refusing rootfs '%s': '%s' is %s, not a directory", r->root,
-					 dirs[i], S_ISLNK(st.st_mode) ? "a symlink" : "not a directory");
+			return step_fail(r, "refusing rootfs '%s': '%s' is %s", r->root, dirs[i],
+					 S_ISLNK(st.st_mode) ? "a symlink, not a directory" : "not a directory");
 		}
 	}
 	return 0;

@@ -39,17 +39,22 @@ void tty_raw(int fd)
 void tty_done(void) { tty_restore(); }
 
 /* The user's window size, from whichever of stdin, stdout, stderr is a
- * terminal, onto the container's pty. */
+ * terminal; -1 if none is. */
+int tty_getsize(struct winsize *ws)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (ioctl(fd, TIOCGWINSZ, ws) == 0)
+			return 0;
+	return -1;
+}
+
+/* ... onto the container's pty. */
 void tty_winsize(int to)
 {
 	struct winsize ws;
 
-	for (int fd = 0; fd < 3; fd++) {
-		if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
-			ioctl(to, TIOCSWINSZ, &ws);
-			return;
-		}
-	}
+	if (tty_getsize(&ws) == 0)
+		ioctl(to, TIOCSWINSZ, &ws);
 }
 
 static int write_all(int fd, const char *p, size_t n)

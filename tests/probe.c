@@ -1,0 +1,190 @@
+/* Test probe for tests/run.test and tests/pivot.test: a static program put
+ * into the test rootfs, for what busybox cannot tell.
+ *
+ *   probe caps               capget: "eff=%016llx prm=%016llx inh=%016llx"
+ *   probe bnd                the bounding set (PR_CAPBSET_READ) as hex
+ *   probe fds                open fds (from readdir /proc/self/fd), one line
+ *   probe cwd                getcwd()
+ *   probe pids               "pid=N ppid=N"
+ *   probe zombies N [CMD..]  fork N children that exit at once, wait until
+ *                            all N are zombies, never wait for them; then exit 0,
+ *                            or exec CMD (the zombies stay its children)
+ *   probe open PATH MODE     open PATH (MODE r, w or a); "ok" or the errno text
+ *                            (exit 0 if it opened, 1 if not)
+ *   probe stdin              read stdin to EOF, print how many bytes
+ *
+ * Compiled with: musl-gcc -static -Os -o probe probe.c */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* <linux/capability.h>, which musl-gcc does not see. */
+struct cap_header { unsigned version; int pid; };
+struct cap_data { unsigned effective, permitted, inheritable; };
+#define CAP_VERSION_3 0x20080522
+
+static int caps(void)
+{
+	struct cap_header h = { CAP_VERSION_3, 0 };
+	struct cap_data d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0) {
+		perror("capget");
+		return 1;
+	}
+	printf("eff=%016llx prm=%016llx inh=%016llx\n",
+	       (unsigned long long)d[1].effective << 32 | d[0].effective,
+	       (unsigned long long)d[1].permitted << 32 | d[0].permitted,
+	       (unsigned long long)d[1].inheritable << 32 | d[0].inheritable);
+	return 0;
+}
+
+static int bnd(void)
+{
+	unsigned long long set = 0;
+
+	for (int c = 0; c < 64; c++) {
+		int r = prctl(PR_CAPBSET_READ, c, 0, 0, 0);
+		if (r < 0)
+			break;
+		if (r)
+			set |= 1ULL << c;
+	}
+	printf("%016llx\n", set);
+	return 0;
+}
+
+static int fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int self, first = 1;
+
+	if (!d) {
+		perror("opendir /proc/self/fd");
+		return 1;
+	}
+	self = dirfd(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || atoi(e->d_name) == self)
+			continue;
+		printf("%s%s", first ? "" : " ", e->d_name);
+		first = 0;
+	}
+	printf("\n");
+	closedir(d);
+	return 0;
+}
+
+/* Is PID a zombie? (state field of /proc/PID/stat) */
+static int is_zombie(pid_t pid)
+{
+	char p[64], buf[512], *s;
+	int fd, n;
+
+	snprintf(p, sizeof(p), "/proc/%d/stat", (int)pid);
+	if ((fd = open(p, O_RDONLY)) < 0)
+		return 0;
+	n = (int)read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	s = strrchr(buf, ')');
+	return s && s[1] == ' ' && s[2] == 'Z';
+}
+
+static int zombies(int n, char **cmd)
+{
+	pid_t kids[256];
+
+	if (n < 1 || n > 256)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		if ((kids[i] = fork()) < 0) {
+			perror("fork");
+			return 1;
+		}
+		if (kids[i] == 0)
+			_exit(0);
+	}
+	/* Until every child is a zombie: then they are there to be reaped. */
+	for (int i = 0, tries = 0; i < n && tries < 2000; tries++) {
+		if (is_zombie(kids[i])) {
+			i++;
+			continue;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	printf("made %d zombies\n", n);
+	fflush(stdout);
+	if (cmd[0]) {
+		execvp(cmd[0], cmd);
+		perror("execvp");
+		return 127;
+	}
+	return 0;
+}
+
+static int do_open(const char *path, const char *mode)
+{
+	int flags = !strcmp(mode, "w") ? O_WRONLY : !strcmp(mode, "a") ? O_WRONLY | O_APPEND : O_RDONLY;
+	int fd = open(path, flags);
+
+	if (fd < 0) {
+		printf("%s\n", strerror(errno));
+		return 1;
+	}
+	printf("ok\n");
+	close(fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *what = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(what, "caps"))
+		return caps();
+	if (!strcmp(what, "bnd"))
+		return bnd();
+	if (!strcmp(what, "fds"))
+		return fds();
+	if (!strcmp(what, "cwd")) {
+		char buf[4096];
+		if (!getcwd(buf, sizeof(buf))) {
+			perror("getcwd");
+			return 1;
+		}
+		printf("%s\n", buf);
+		return 0;
+	}
+	if (!strcmp(what, "pids")) {
+		printf("pid=%d ppid=%d\n", (int)getpid(), (int)getppid());
+		return 0;
+	}
+	if (!strcmp(what, "zombies") && argc > 2)
+		return zombies(atoi(argv[2]), argv + 3);
+	if (!strcmp(what, "open") && argc == 4)
+		return do_open(argv[2], argv[3]);
+	if (!strcmp(what, "stdin")) {
+		char buf[4096];
+		long total = 0;
+		ssize_t k;
+		while ((k = read(0, buf, sizeof(buf))) > 0)
+			total += k;
+		printf("%ld\n", total);
+		return k < 0;
+	}
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin\n");
+	return 2;
+}
