@@ -5,9 +5,10 @@
  *
  * Container cgroups live at PARENT/ID in each hierarchy (PARENT is
  * $MDK_CGROUP_PARENT, default m-docker). ls prints "ID running|empty" per
- * container cgroup; prune removes the empty ones (never one with a live
- * process: safe while containers run); rm kills what runs in ID's cgroup
- * and removes it. Removal is rmdir with a bounded retry, never rm -rf.
+ * container cgroup; prune removes those no mdk-run holds and no task is in,
+ * printing each (safe while containers start and run: mdk-run holds an
+ * flock on its cgroup from its mkdir on); rm kills what runs in ID's
+ * cgroup and removes it. Removal is rmdir with a bounded retry, never rm -rf.
  *
  * Exit codes: 0 ok, 1 failed, 2 usage error. */
 #include <errno.h>
@@ -21,7 +22,7 @@ const char cgroup_usage[] =
 	"Container cgroups are PARENT/ID in every hierarchy ($MDK_CGROUP_PARENT,\n"
 	"default m-docker).\n"
 	"  ls         print 'ID running' or 'ID empty' for each\n"
-	"  prune      remove the empty ones (safe while containers run)\n"
+	"  prune      remove (and print) those of dead containers; safe while others run\n"
 	"  rm ID...   kill what runs in ID's cgroup and remove it\n"
 	"Exit codes: 0 ok, 1 failed, 2 usage error.\n";
 
@@ -33,15 +34,11 @@ static void print_one(const char *id, bool populated, void *arg)
 	printf("%s %s\n", id, populated ? "running" : "empty");
 }
 
-static void prune_one(const char *id, bool populated, void *arg)
+static void print_pruned(const char *id, bool used, void *arg)
 {
 	(void)arg;
-	if (populated)
-		return;
-	if (cgroup_destroy(id) < 0) {
-		warn_errno("remove cgroup %s/%s", cgroup_parent(), id);
-		failed = 1;
-	}
+	if (!used)
+		printf("%s\n", id);
 }
 
 int cgroup_main(int argc, char **argv)
@@ -51,9 +48,10 @@ int cgroup_main(int argc, char **argv)
 	if (!strcmp(argv[1], "ls") || !strcmp(argv[1], "prune")) {
 		if (argc != 2)
 			usage_die("%s takes no arguments", argv[1]);
-		if (cgroup_list(argv[1][0] == 'l' ? print_one : prune_one, NULL) < 0)
-			die_errno("list cgroups under %s", cgroup_parent());
-		return failed;
+		bool prune = argv[1][0] == 'p';
+		if (cgroup_list(prune, prune ? print_pruned : print_one, NULL) < 0)
+			die_errno("%s cgroups under %s", argv[1], cgroup_parent());
+		return 0;
 	}
 	if (strcmp(argv[1], "rm"))
 		usage_die("unknown command '%s'", argv[1]);

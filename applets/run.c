@@ -71,6 +71,7 @@ struct run {
 	struct volume vol[MAX_VOLUMES];
 	size_t nvol;
 	bool in, tty, hostnet, privileged, init;
+	bool chrooted;		/* the root switch fell back to chroot */
 	struct limits lim;
 };
 
@@ -197,7 +198,7 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		chan_report(sock, 125, "working directory '%s': %s", r->workdir, strerror(errno));
 		_exit(125);
 	}
-	if (!r->privileged && caps_bound_default() < 0) {
+	if (!r->privileged && caps_bound_default(r->chrooted) < 0) {
 		chan_report(sock, 125, "drop capabilities: %s", strerror(errno));
 		_exit(125);
 	}
@@ -274,6 +275,7 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 		chan_report(sock, 125, "%s", rf.err);
 		_exit(125);
 	}
+	r->chrooted = rf.chrooted;
 	if (r->tty) {
 		/* The pty comes from the container's own devpts instance; its
 		 * master goes to mdk-run. */

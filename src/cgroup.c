@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -244,8 +245,47 @@ static int undo(struct cgroup *cg)
 	int e = errno;
 	while (cg->ndirs > 0)
 		rmdir(cg->dirs[--cg->ndirs]);
+	if (cg->lockfd >= 0)
+		close(cg->lockfd);
+	cg->lockfd = -1;
 	errno = e;
 	return -1;
+}
+
+/* The hierarchy whose PARENT/ID directories carry the locks: v2's, or the
+ * first v1 controller mounted. */
+static char *lock_parent(enum cg_mode m)
+{
+	if (m == CG_V2)
+		return xasprintf(CG "/%s", cgroup_parent());
+	for (size_t i = 0; i < NV1; i++) {
+		char *h = xasprintf(CG "/%s", v1_ctrl[i]);
+		bool ok = is_cgroup_dir(h, CGROUP_SUPER_MAGIC);
+		free(h);
+		if (ok)
+			return xasprintf(CG "/%s/%s", v1_ctrl[i], cgroup_parent());
+	}
+	return NULL;
+}
+
+/* mkdir DIR in PARENTDIR and hold an flock on it for the container's life.
+ * A garbage collector takes PARENTDIR's lock exclusively and skips locked
+ * children: it can never remove a cgroup between its mkdir and the first
+ * task joining it, nor one in use. */
+static int claim(struct cgroup *cg, const char *parentdir, const char *dir)
+{
+	int pfd = open(parentdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), e;
+
+	if (pfd < 0 || flock(pfd, LOCK_SH) < 0 || mkdir(dir, 0755) < 0 ||
+	    (cg->lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(cg->lockfd, LOCK_EX) < 0) {
+		e = errno;
+		if (pfd >= 0)
+			close(pfd);
+		return errno = e, -1;
+	}
+	close(pfd);
+	return 0;
 }
 
 int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n)
@@ -253,6 +293,7 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 	const char *parent = cgroup_parent();
 
 	memset(cg, 0, sizeof(*cg));
+	cg->lockfd = -1;
 	cg->mode = cgroup_mode();
 	snprintf(cg->id, sizeof(cg->id), "%s", id);
 	if (cg->mode == CG_NONE) {
@@ -277,9 +318,9 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 			}
 		}
 		cg->dirs[0] = xasprintf("%s/%s", p, id);
-		free(p);
-		if (mkdir(cg->dirs[0], 0755) < 0)
+		if (claim(cg, p, cg->dirs[0]) < 0)
 			return cg_fail(err, n, "mkdir %s%s", cg->dirs[0], errno == EEXIST ? " (a container with this id runs?)" : "");
+		free(p);
 		cg->ndirs = 1;
 		if (apply_v2(cg->dirs[0], l, err, n) < 0)
 			return undo(cg);
@@ -303,7 +344,7 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 			return undo(cg);
 		}
 		cg->dirs[cg->ndirs] = xasprintf("%s/%s", p, id);
-		if (mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
+		if (cg->ndirs == 0 ? claim(cg, p, cg->dirs[0]) < 0 : mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
 			cg_fail(err, n, "mkdir %s%s", cg->dirs[cg->ndirs], errno == EEXIST ? " (a container with this id runs?)" : "");
 			return undo(cg);
 		}
@@ -382,31 +423,56 @@ int cgroup_destroy(const char *id)
 	return err ? (errno = err, -1) : 0;
 }
 
-/* The container cgroups under PARENT: one id per call of FN. */
-int cgroup_list(void (*fn)(const char *id, bool populated, void *arg), void *arg)
+/* Is container cgroup NAME (in the lock hierarchy's PARENT, open as
+ * BASEFD) in use: its lock held (mdk-run alive) or a task in it? */
+static bool in_use(int basefd, const char *base, const char *name)
 {
-	char *base;
-	enum cg_mode m = cgroup_mode();
+	char buf[64], *dir = xasprintf("%s/%s", base, name);
+	int fd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool used = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
 
-	if (m == CG_NONE)
-		return 0;
-	base = m == CG_V2 ? xasprintf(CG "/%s", cgroup_parent())
-			  : xasprintf(CG "/pids/%s", cgroup_parent());
-	DIR *d = opendir(base);
+	if (fd >= 0)
+		close(fd);
+	used |= read_file(dir, "cgroup.procs", buf, sizeof(buf)) == 0 && buf[0];
+	free(dir);
+	return used;
+}
+
+/* For each container cgroup under PARENT: FN(id, in use). With PRUNE, the
+ * ones not in use are removed (FN is told after), under PARENT's exclusive
+ * lock, so that no container being set up can be taken for a dead one. */
+int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg)
+{
+	char *base = lock_parent(cgroup_mode());
+	int fd, err = 0;
+	DIR *d;
 	struct dirent *de;
-	if (!d) {
+
+	if (!base)
+		return 0;
+	if ((fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		free(base);
 		return errno == ENOENT ? 0 : -1;
 	}
+	if (prune && flock(fd, LOCK_EX) < 0) {
+		err = errno;
+		goto out;
+	}
+	if (!(d = fdopendir(dup(fd)))) {
+		err = errno;
+		goto out;
+	}
 	while ((de = readdir(d))) {
-		char buf[64], *dir;
 		if (de->d_type != DT_DIR || !valid_name(de->d_name))
 			continue;
-		dir = xasprintf("%s/%s", base, de->d_name);
-		fn(de->d_name, read_file(dir, "cgroup.procs", buf, sizeof(buf)) == 0 && buf[0], arg);
-		free(dir);
+		bool used = in_use(fd, base, de->d_name);
+		if (prune && !used && cgroup_destroy(de->d_name) < 0 && !err)
+			err = errno;
+		fn(de->d_name, used, arg);
 	}
 	closedir(d);
+out:
+	close(fd);
 	free(base);
-	return 0;
+	return err ? (errno = err, -1) : 0;
 }

@@ -72,6 +72,7 @@ struct rootfs {
 	size_t nvolumes;
 	bool privileged;	/* no masked or read-only /proc, /sys paths */
 	bool new_ipc;		/* in a new IPC namespace: mount /dev/mqueue */
+	bool chrooted;		/* out: no pivot_root (initramfs): MS_MOVE + chroot */
 	char err[512];		/* out: the step that failed, and why */
 };
 /* In a new mount namespace: make mounts private, bind ROOT on itself, mount
@@ -86,7 +87,7 @@ int exec_status(int err);		/* 127 not found, 126 not executable */
 void chan_report(int sock, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int chan_send_fd(int sock, int fd);
 ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
-int caps_bound_default(void);
+int caps_bound_default(bool no_chroot);
 int caps_set(bool root);
 int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
@@ -117,13 +118,14 @@ struct cgroup {
 	char id[MDK_NAME_MAX + 1];
 	char *dirs[4];			/* the container's cgroup dirs */
 	size_t ndirs;
+	int lockfd;			/* flock'ed while the container lives */
 };
 enum cg_mode cgroup_mode(void);
 const char *cgroup_parent(void);	/* $MDK_CGROUP_PARENT or "m-docker" */
 int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n);
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n);
 int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
-int cgroup_list(void (*fn)(const char *id, bool populated, void *arg), void *arg);
+int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg);
 
 /* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);

@@ -100,13 +100,18 @@ ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd)
 	 1ULL << CAP_SYS_CHROOT | 1ULL << CAP_MKNOD | 1ULL << CAP_AUDIT_WRITE |               \
 	 1ULL << CAP_SETFCAP)
 
-/* Drop every capability outside docker's default set from the bounding set
- * (so no setuid binary or file capability brings it back). */
-int caps_bound_default(void)
+/* Drop every capability outside docker's default set (less SYS_CHROOT with
+ * NO_CHROOT) from the bounding set, so no setuid binary or file capability
+ * brings it back. */
+static uint64_t keep_caps = DEFAULT_CAPS;
+
+int caps_bound_default(bool no_chroot)
 {
+	if (no_chroot)
+		keep_caps &= ~(1ULL << CAP_SYS_CHROOT);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	for (int c = 0; c < 64; c++) {
-		if (DEFAULT_CAPS & (1ULL << c))
+		if (keep_caps & (1ULL << c))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -123,7 +128,7 @@ int caps_set(bool root)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { 0 };
-	uint64_t set = root ? DEFAULT_CAPS : 0;
+	uint64_t set = root ? keep_caps : 0;
 
 	d[0].effective = d[0].permitted = (uint32_t)set;
 	d[1].effective = d[1].permitted = (uint32_t)(set >> 32);

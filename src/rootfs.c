@@ -242,7 +242,8 @@ int rootfs_enter(struct rootfs *r)
 	/* First, so nothing below can propagate to the host (a shared "/" on
 	 * systemd hosts would also make pivot_root fail). */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		return step_fail(r, "make / private (mount --make-rprivate /)");
+		return step_fail(r, "make / private (mount --make-rprivate /%s)",
+				 errno == EINVAL ? "; in a chroot, / must be a mount point" : "");
 	if ((rootfd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return step_fail(r, "open rootfs '%s'", r->root);
 	if (check_mount_dirs(r, rootfd) < 0)
@@ -260,13 +261,32 @@ int rootfs_enter(struct rootfs *r)
 			goto fail;
 	/* The canonical sequence (crun, runc): pivot to "." and detach the old
 	 * root stacked beneath the new one, without a put_old directory. */
-	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) {
+	if (fchdir(rootfd) < 0) {
+		step_fail(r, "chdir into '%s'", r->root);
+		goto fail;
+	}
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0) {
+			step_fail(r, "detach the old root");
+			goto fail;
+		}
+	} else if (errno == EINVAL) {
+		/* The initramfs cannot be pivoted away from (EINVAL): move the
+		 * new root over "/" and chroot, as switch_root does. The old root
+		 * stays beneath, unreachable by path; the caller drops
+		 * CAP_SYS_CHROOT so a chroot escape cannot reach it either. */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
+			step_fail(r, "pivot_root failed; move '%s' onto / and chroot", r->root);
+			goto fail;
+		}
+		r->chrooted = true;
+	} else {
 		step_fail(r, "pivot_root into '%s'", r->root);
 		goto fail;
 	}
 	close(rootfd);
-	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return step_fail(r, "detach the old root");
+	if (chdir("/") < 0)
+		return step_fail(r, "chdir to the new /");
 
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		return step_fail(r, "mount proc on /proc");
