@@ -33,12 +33,12 @@ need_pkgs() {
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils"
 	for spec in $specs; do
-		cmd=${spec%%:*} pkg=${spec#*:}
-		if [ "$cmd" = busybox ]; then
+		tool=${spec%%:*} pkg=${spec#*:}
+		if [ "$tool" = busybox ]; then
 			# The default image needs a static busybox, not Debian's dynamic one.
 			file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' && continue
 		else
-			command -v "$cmd" >/dev/null 2>&1 && continue
+			command -v "$tool" >/dev/null 2>&1 && continue
 		fi
 		missing="$missing $pkg"
 	done

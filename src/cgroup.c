@@ -4,8 +4,8 @@
  * $MDK_CGROUP_PARENT says otherwise) in every hierarchy it needs: on v2 one
  * directory under /sys/fs/cgroup with the controllers enabled in PARENT's
  * (and the root's) cgroup.subtree_control, never in the leaf; on v1 (and on
- * hybrid hosts, whose controllers are all on v1) one in each of the memory,
- * cpu, cpuset and pids hierarchies. Removal kills what is left and rmdirs
+ * hybrid hosts, whose controllers are all on v1) one in the memory and pids
+ * hierarchies, and in cpu and cpuset when a limit needs them. Removal kills what is left and rmdirs
  * with a bounded retry: never rm -rf. */
 #include <dirent.h>
 #include <errno.h>
@@ -328,6 +328,10 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 	}
 	for (size_t i = 0; i < NV1; i++) {
 		const char *c = v1_ctrl[i];
+		/* memory and pids always (accounting, cleanup); cpu and cpuset
+		 * only for a limit: each hierarchy costs a few syscalls a run. */
+		if (!limits_need(l, c) && strcmp(c, "memory") && strcmp(c, "pids"))
+			continue;
 		char *h = xasprintf(CG "/%s", c), *p;
 		if (!is_cgroup_dir(h, CGROUP_SUPER_MAGIC)) {
 			free(h);

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""report.py DIR: the one markdown table of bench/run.sh, and the targets.
+
+DIR holds hyperfine's --export-json files gN.R.json (group N, round R;
+commands named with -n; the rounds are merged) and extra.txt: "KEY VALUE..." lines (binary sizes in bytes, peak RSS
+samples in KiB). Ratios are ours / peer: below 1 means mdk is faster/smaller.
+"""
+import json
+import os
+import statistics
+import sys
+
+d = sys.argv[1]
+
+
+def load(group):
+    """The rounds GROUP.1.json, GROUP.2.json, ... merged per command."""
+    res = {}
+    for name in sorted(os.listdir(d)):
+        if not (name.startswith(group + ".") and name.endswith(".json")):
+            continue
+        with open(os.path.join(d, name)) as f:
+            for r in json.load(f)["results"]:
+                res.setdefault(r["command"], []).extend(r["times"])
+    if not res:
+        sys.exit(f"report.py: no {group}.*.json in {d}")
+    return {c: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+            for c, v in res.items()}
+
+
+extra = {}
+with open(os.path.join(d, "extra.txt")) as f:
+    for line in f:
+        k, *v = line.split()
+        extra[k] = v
+
+
+def t(sec):
+    ms = sec * 1000
+    if ms < 10:
+        return f"{ms:.2f} ms"
+    if ms < 1000:
+        return f"{ms:.1f} ms"
+    return f"{sec:.3f} s"
+
+
+def stat(r, minus=0.0):
+    return {"med": r["median"] - minus, "min": r["min"] - minus, "max": r["max"] - minus}
+
+
+rows = []  # (section, what, median str, range str, ratio str)
+ratios = {}
+
+
+def add(sec, what, s, ours=None, fmt=t, key=None, ratio=None):
+    rng = f"{fmt(s['min'])} – {fmt(s['max'])}" if s.get("min") is not None else "—"
+    if ratio is not None:
+        pass
+    elif ours is None:
+        ratio = "ours"
+    else:
+        ratio = f"{ours['med'] / s['med']:.2f}×" if s["med"] > 0 else "n/a"
+        if key:
+            ratios[key] = ours["med"] / s["med"]
+    rows.append((sec, what, fmt(s["med"]), rng, ratio))
+
+
+wrapped = "wrapper" in load("g1")
+
+# 1. start-to-exit of /bin/true
+g = load("g1")
+sec = "1. start→exit `/bin/true`"
+ours = stat(g["mdk-run"])
+add(sec, "`mdk run ROOTFS /bin/true`", ours)
+if wrapped:
+    w = g["wrapper"]["median"]
+    add(sec, "`crun run` net: wrapped time − wrapper median", stat(g["crun"], w), ours, key="run_crun")
+    add(sec, "`crun run` raw, in `unshare -m sh -c 'umount …unified; exec crun …'`", stat(g["crun"]), ours)
+    add(sec, "wrapper alone: `unshare -m sh -c 'umount …unified; exec true'`", stat(g["wrapper"]),
+        ratio="(baseline)")
+else:
+    add(sec, "`crun run`", stat(g["crun"]), ours, key="run_crun")
+add(sec, "`runc run`", stat(g["runc"]), ours)
+add(sec, "`bwrap --unshare-all --bind ROOTFS / --proc /proc --dev /dev`", stat(g["bwrap"]), ours)
+add(sec, "`unshare -m -p -u -i -n --fork chroot ROOTFS` (floor)", stat(g["chroot"]), ours)
+
+# 2. the whole flow
+g = load("g2")
+sec = "2. whole `run` flow"
+ours = stat(g["m-docker"])
+add(sec, "`m-docker run busybox /bin/true` (unpacked; overlay up/down, cgroup)", ours)
+w = g["wrapper"]["median"] if wrapped else 0.0
+nm = " net of wrapper" if wrapped else ""
+add(sec, f"`podman run --rm --network none` (crun){nm}", stat(g["podman"], w), ours, key="flow_podman")
+add(sec, f"`crun run` of the bundle{nm}", stat(g["crun"], w), ours, key="flow_crun")
+if wrapped:
+    add(sec, "`crun run` of the bundle, raw (wrapper included)", stat(g["crun"]), ours, key="flow_crun_raw")
+
+# 3. unpack
+g = load("g3")
+sec = "3. unpack Debian minbase tar (tmpfs)"
+ours = stat(g["mdk-unpack"])
+add(sec, "`mdk unpack` into a fresh data root", ours)
+add(sec, "GNU `tar -xpf` into a fresh dir", stat(g["gnu-tar"]), ours, key="unpack_tar")
+add(sec, "`bsdtar -xpf` into a fresh dir", stat(g["bsdtar"]), ours)
+add(sec, "`mdk unpack`, already unpacked (cached)", stat(g["mdk-cached"]), ratio="ours")
+
+# 4. overlay
+g = load("g4")
+sec = "4. overlay up + down"
+ours = stat(g["mdk-ovl"])
+add(sec, "`sh -c 'mdk overlay-up … && mdk overlay-down …'`", ours)
+add(sec, "static C helper: mkdir×4, mount(2), umount(2), rmdir×5", stat(g["c-ovl"]), ours)
+add(sec, "`sh -c 'mkdir -p …; mount -t overlay …; umount …; rm -rf …'`", stat(g["sh-ovl"]), ours)
+
+# 5. throughput
+g = load("g5")
+sec = "5. throughput (batch wall time)"
+o = stat(g["mdk-seq"])
+add(sec, "64 back to back: `mdk run`", o)
+add(sec, "64 back to back: `crun run`" + (" (one wrapper per batch)" if wrapped else ""), stat(g["crun-seq"]), o,
+    key="seq_crun")
+o = stat(g["mdk-par"])
+add(sec, "16 at once: `mdk run`", o)
+add(sec, "16 at once: `crun run`" + (" (one wrapper per batch)" if wrapped else ""), stat(g["crun-par"]), o,
+    key="par_crun")
+
+# 6. size and RSS
+sec = "6. size, peak RSS"
+
+
+def b(n):
+    return f"{n / 1e6:.2f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+
+def kb(n):
+    return f"{n / 1024:.2f} MiB"
+
+
+size = {k: int(extra["size_" + k][0]) for k in ("mdk", "crun", "runc")}
+full = {k: int(extra["full_" + k][0]) for k in ("mdk", "crun", "runc")}
+o = {"med": size["mdk"]}
+add(sec, "binary: `build/mdk` (static)", o, fmt=b)
+add(sec, f"binary: `{extra['path_crun'][0]}`", {"med": size["crun"]}, o, fmt=b)
+add(sec, f"binary: `{extra['path_runc'][0]}`", {"med": size["runc"]}, o, fmt=b)
+o = {"med": full["mdk"]}
+add(sec, "binary + shared libraries (ldd): mdk", o, fmt=b)
+add(sec, "binary + shared libraries (ldd): crun", {"med": full["crun"]}, o, fmt=b)
+add(sec, "binary + shared libraries (ldd): runc", {"med": full["runc"]}, o, fmt=b)
+
+
+def rss(k):
+    v = [int(x) for x in extra["rss_" + k]]
+    return {"med": statistics.median(v), "min": min(v), "max": max(v)}
+
+
+o = rss("mdk")
+add(sec, f"peak RSS (`/usr/bin/time -f %M`, {len(extra['rss_mdk'])} runs): `mdk run ROOTFS /bin/true`", o, fmt=kb)
+add(sec, "peak RSS: `crun run`", rss("crun"), o, fmt=kb, key="rss_crun")
+add(sec, "peak RSS: `runc run`", rss("runc"), o, fmt=kb)
+
+print("| measured | command | median | min – max | ours ÷ this |")
+print("|---|---|---:|---:|---:|")
+last = None
+for sec, what, med, rng, ratio in rows:
+    print(f"| {sec if sec != last else ''} | {what} | {med} | {rng} | {ratio} |")
+    last = sec
+
+print()
+runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for i in range(1, 6))
+print(f"Runs per command (merged over interleaved rounds): {runs}; 6. {len(extra['rss_mdk'])} runs for RSS.")
+print()
+g1 = load("g1")
+g2 = load("g2")
+g3 = load("g3")
+targets = [
+    ("`mdk run` ≤ 0.35× `crun run`" + (" (net)" if wrapped else ""), ratios["run_crun"], 0.35, "×"),
+    ("whole `m-docker run` flow ≤ 1.0× `crun run`" + (" (net)" if wrapped else ""), ratios["flow_crun"], 1.0, "×"),
+    ("`mdk unpack` ≤ 1.0× GNU tar", ratios["unpack_tar"], 1.0, "×"),
+    ("binary ≤ 1 MB", size["mdk"] / 1e6, 1.0, " MB"),
+    ("peak RSS of `mdk run` ≤ 1.5 MB", rss("mdk")["med"] * 1024 / 1e6, 1.5, " MB"),
+]
+print("Targets:")
+print()
+for name, val, lim, unit in targets:
+    print(f"- {name}: {val:.2f}{unit} — **{'met' if val <= lim else 'missed'}**")

@@ -1,0 +1,329 @@
+#!/bin/sh
+# bench/run.sh: mdk against its peers, side by side, in one run (as root).
+#
+#   sudo bench/run.sh              (also what `./build.sh bench` dispatches to)
+#
+# It runs ./build.sh first, so the tree as it is gets measured. About a
+# minute; the first run adds a debootstrap (a few minutes, cached).
+#
+# Installs what it needs from Debian (hyperfine crun runc podman bubblewrap
+# libarchive-tools debootstrap time python3 musl-tools), builds its fixtures
+# in a private tmpfs, measures with hyperfine (--export-json, parsed by
+# bench/report.py) and prints the machine, the tool versions and ONE markdown
+# table (ratios are ours / peer), then the targets, met or missed. Progress
+# and hyperfine's own output go to stderr.
+#
+# Fixtures: a busybox rootfs (build/images/busybox.tar unpacked by mdk), OCI
+# bundles for crun and runc made with `crun spec` / `runc spec`, the image
+# imported into a private podman store, and a Debian minbase tar, built once
+# with debootstrap and cached in /var/cache/mdk-bench ($MDK_BENCH_CACHE).
+#
+# Everything it makes (the tmpfs and every mount under it, containers,
+# cgroups named mdkb-*, podman's store) is removed on exit, also on failure
+# or Ctrl-C. MDK_BENCH_KEEP=DIR keeps the raw hyperfine JSON in DIR.
+#
+# Hybrid cgroup hosts (cgroup2 at /sys/fs/cgroup/unified): crun 1.8 refuses
+# them ("cgroups in hybrid mode not supported"), so crun (and podman, which
+# runs crun) runs as `unshare -m sh -c 'umount .../unified; exec crun ...'`.
+# That wrapper is measured alone too and its median subtracted: the "net"
+# rows. mdk, runc, bwrap run unwrapped.
+set -eu
+
+PATH=$PATH:/usr/sbin:/sbin
+export PATH
+top=$(cd "$(dirname "$0")/.." && pwd)
+here=$top/bench
+MDK=$top/build/mdk
+IMG=$top/build/images/busybox.tar
+CACHE=${MDK_BENCH_CACHE:-/var/cache/mdk-bench}
+DEBTAR=$CACHE/debian.tar
+UNIFIED=/sys/fs/cgroup/unified
+W=
+HYBRID=
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (it mounts, makes cgroups and containers, installs packages)"
+# Paths end up inside command strings for hyperfine: keep them plain.
+for p in "$top" "$CACHE" "${TMPDIR:-/tmp}"; do
+	case $p in *[!A-Za-z0-9/._-]*) die "path '$p' has characters the bench does not quote" ;; esac
+done
+
+# --- packages ----------------------------------------------------------------
+need_pkgs() {
+	missing=
+	for spec in hyperfine:hyperfine crun:crun runc:runc podman:podman bwrap:bubblewrap \
+		bsdtar:libarchive-tools debootstrap:debootstrap /usr/bin/time:time python3:python3 \
+		musl-gcc:musl-tools unshare:util-linux; do
+		command -v "${spec%%:*}" >/dev/null 2>&1 || missing="$missing ${spec#*:}"
+	done
+	[ -z "$missing" ] && return 0
+	log "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# --- cleanup -----------------------------------------------------------------
+# wrap CMD...: run CMD where crun works (see the header).
+wrap() {
+	if [ -n "$HYBRID" ]; then
+		# shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+		unshare -m sh -c 'umount "$0" && exec "$@"' "$UNIFIED" "$@"
+	else
+		"$@"
+	fi
+}
+
+# Mount points at or below $1, deepest first.
+mounts_under() {
+	awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
+}
+
+remove_cgroups() {
+	find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name 'mdkb-*' 2>/dev/null |
+		while IFS= read -r top_cg; do
+			find "$top_cg" -depth -type d | while IFS= read -r cg; do
+				i=0
+				while [ -d "$cg" ] && ! rmdir "$cg" 2>/dev/null; do
+					# shellcheck disable=SC2046
+					kill -KILL $(cat "$cg/cgroup.procs" 2>/dev/null) 2>/dev/null || :
+					i=$((i + 1))
+					[ $i -lt 50 ] || { log "cannot remove cgroup $cg"; break; }
+					sleep 0.1
+				done
+			done
+		done
+}
+
+cleanup() {
+	rc=$?
+	trap '' INT TERM HUP
+	trap - EXIT
+	log "cleaning up"
+	for id in $(runc list -q 2>/dev/null | grep '^mdkb-' || :); do
+		runc delete -f "$id" >/dev/null 2>&1 || log "runc delete -f $id failed"
+	done
+	for d in /run/crun/mdkb-*; do
+		[ -e "$d" ] || continue
+		wrap crun delete -f "${d##*/}" >/dev/null 2>&1 || log "crun delete -f ${d##*/} failed"
+	done
+	if [ -n "$W" ] && [ -d "$W/podman" ]; then
+		# shellcheck disable=SC2086 # a command line
+		wrap $PODMAN rm -a -f -t 0 >/dev/null 2>&1 || :
+		# shellcheck disable=SC2086
+		$PODMAN rmi -a -f >/dev/null 2>&1 || :
+	fi
+	for d in "$W" "$CACHE/rootfs.tmp"; do
+		if [ -z "$d" ] || [ ! -d "$d" ]; then continue; fi
+		for m in $(mounts_under "$d"); do
+			umount "$m" 2>/dev/null || umount -l "$m" || log "cannot unmount $m"
+		done
+	done
+	remove_cgroups
+	[ -n "$W" ] && [ -d "$W" ] && { rmdir "$W" || log "$W not empty after unmount: left in place"; }
+	rm -rf "$CACHE/rootfs.tmp" "$CACHE/debian.tar.tmp"
+	# What podman makes outside its --root/--runroot/--tmpdir, if it was not there before.
+	[ -n "$had_cache" ] || rm -rf /var/lib/containers/cache
+	[ -n "$had_containers" ] || rmdir /var/lib/containers 2>/dev/null || :
+	exit "$rc"
+}
+had_cache=x had_containers=x
+[ -e /var/lib/containers/cache ] || had_cache=
+[ -e /var/lib/containers ] || had_containers=
+PODMAN=:
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# --- fixtures ----------------------------------------------------------------
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+need_pkgs
+# Measure the tree as it is: build first (seconds when nothing changed).
+"$top/build.sh" >&2
+if [ "$(stat -f -c %T "$UNIFIED" 2>/dev/null || :)" = cgroup2fs ] &&
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = tmpfs ]; then
+	HYBRID=1
+fi
+# Leftovers of a killed earlier run (ours by name) would skew or break it.
+remove_cgroups
+
+if [ ! -f "$DEBTAR" ]; then
+	log "making $DEBTAR: debootstrap --variant=minbase bookworm (a few minutes, once)"
+	mkdir -p "$CACHE"
+	rm -rf "$CACHE/rootfs.tmp"
+	debootstrap --variant=minbase bookworm "$CACHE/rootfs.tmp" http://deb.debian.org/debian >&2
+	tar --numeric-owner -C "$CACHE/rootfs.tmp" -cpf "$CACHE/debian.tar.tmp" .
+	mv "$CACHE/debian.tar.tmp" "$DEBTAR"
+	rm -rf "$CACHE/rootfs.tmp"
+fi
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/mdk-bench.XXXXXX")
+mount -t tmpfs -o size=3g,mode=0700 mdk-bench "$W"
+mkdir "$W/out" "$W/u" "$W/ovl"
+export MDK_ROOT="$W/mdk" MDK_CGROUP_PARENT=mdkb-mdk
+
+log "fixtures in $W (tmpfs)"
+# A snapshot of what is measured (binary, scripts, image): a rebuild of the
+# tree while the bench runs cannot change it under us.
+mkdir "$W/bin" "$W/scripts" "$W/images"
+cp "$MDK" "$W/bin/mdk"
+cp "$top/scripts/m-docker" "$top/scripts/mkimage" "$W/scripts/"
+cp "$IMG" "$W/images/"
+MDK=$W/bin/mdk
+IMG=$W/images/busybox.tar
+MDOCKER=$W/scripts/m-docker
+export MDK MDK_IMAGES="$W/images"
+# The busybox layer (also m-docker's image), and a copy of it as the plain
+# rootfs that row 1's runtimes all share.
+LAYER=$("$MDK" unpack -q -R "$MDK_ROOT" "$IMG")
+ROOTFS=$W/rootfs
+cp -a "$LAYER" "$ROOTFS"
+# OCI bundles from each runtime's own `spec`: no terminal, /bin/true, the
+# rootfs read-write like mdk's, and mdk's namespaces (pid, mount, uts, ipc,
+# network, plus cgroup).
+for rt in crun runc; do
+	mkdir "$W/$rt"
+	(cd "$W/$rt" && "$rt" spec)
+	python3 - "$W/$rt/config.json" "$ROOTFS" <<'EOF'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/bin/true"]
+c["root"] = {"path": rootfs, "readonly": False}
+want = ["pid", "mount", "uts", "ipc", "network", "cgroup"]
+c["linux"]["namespaces"] = [{"type": t} for t in want]
+json.dump(c, open(path, "w"), indent=1)
+EOF
+done
+# The static C floor of overlay up + down.
+musl-gcc -static -Os -o "$W/ovl-pair" "$here/ovl-pair.c"
+# podman: a private store, the image imported from the same tar.
+mkdir -p "$W/podman/tmp"
+PODMAN="podman --root $W/podman/root --runroot $W/podman/run --tmpdir $W/podman/tmp --cgroup-manager cgroupfs --events-backend none --storage-driver overlay"
+$PODMAN import -q "$IMG" mdkb-busybox >/dev/null
+# The cached unpack's data root, and m-docker's image unpacked once.
+"$MDK" unpack -q -R "$W/u/c" -n debian "$DEBTAR" >/dev/null
+"$MDOCKER" run busybox /bin/true
+
+# The commands. crunw CMD: CMD as a string for hyperfine, wrapped if needed.
+if [ -n "$HYBRID" ]; then
+	crunw() { printf "unshare -m sh -c 'umount %s; exec %s'" "$UNIFIED" "$1"; }
+	# $$ of the wrapper's shell: a unique container id per run.
+	CRUN=$(crunw "crun run -b $W/crun mdkb-c\$\$")
+	WRAPPER=$(crunw true)
+else
+	crunw() { printf '%s' "$1"; }
+	CRUN="crun run -b $W/crun mdkb-crun"
+	WRAPPER=
+fi
+PODMAN_RUN=$(crunw "$PODMAN run --rm --network none --cgroup-parent /mdkb-podman --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 mdkb-busybox /bin/true")
+
+# hf GROUP ROUNDS RUNS WARMUP ARGS...: hyperfine (no shell) ROUNDS times with
+# RUNS runs of each command per round, so that load drifting while the bench
+# runs (other work on the machine) hits all commands alike; report.py merges
+# the rounds. At nice -10: other work on the machine disturbs less.
+hf() {
+	g=$1 rounds=$2 runs=$3 warm=$4
+	shift 4
+	i=0
+	while [ "$i" -lt "$rounds" ]; do
+		i=$((i + 1))
+		log "measuring: $g, round $i/$rounds"
+		nice -n -10 hyperfine -N --style basic -w "$warm" -r "$runs" \
+			--export-json "$W/out/$g.$i.json" "$@" >&2
+	done
+}
+
+# 1. start to exit of /bin/true. runc deletes its container on exit, and
+# hyperfine runs one at a time: one id serves (a leftover would fail the run).
+set -- -n mdk-run "$MDK run $ROOTFS /bin/true" -n crun "$CRUN"
+[ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
+hf g1 8 25 5 "$@" \
+	-n runc "runc run -b $W/runc mdkb-runc" \
+	-n bwrap "bwrap --unshare-all --bind $ROOTFS / --proc /proc --dev /dev /bin/true" \
+	-n chroot "unshare -m -p -u -i -n --fork chroot $ROOTFS /bin/true"
+
+# 2. the whole flow
+set -- -n m-docker "$MDOCKER run busybox /bin/true" -n podman "$PODMAN_RUN" -n crun "$CRUN"
+[ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
+hf g2 8 5 1 "$@"
+
+# 3. unpack, each run into a fresh directory on the tmpfs
+hf g3 5 2 1 \
+	--prepare "sh -c 'rm -rf $W/u/m'" -n mdk-unpack "$MDK unpack -q -R $W/u/m -n debian $DEBTAR" \
+	--prepare "sh -c 'rm -rf $W/u/g && mkdir $W/u/g'" -n gnu-tar "tar -C $W/u/g -xpf $DEBTAR" \
+	--prepare "sh -c 'rm -rf $W/u/b && mkdir $W/u/b'" -n bsdtar "bsdtar -C $W/u/b -xpf $DEBTAR" \
+	--prepare true -n mdk-cached "$MDK unpack -q -R $W/u/c -n debian $DEBTAR"
+rm -rf "$W/u"
+
+# 4. overlay up + down
+s=$W/ovl/s
+hf g4 8 25 5 \
+	-n mdk-ovl "sh -c '$MDK overlay-up -R $MDK_ROOT -l busybox mdkb-ovl >/dev/null && $MDK overlay-down -R $MDK_ROOT mdkb-ovl'" \
+	-n c-ovl "$W/ovl-pair $LAYER $W/ovl/c" \
+	-n sh-ovl "sh -c 'mkdir -p $s/upper $s/work $s/target && mount -t overlay -o nodev,lowerdir=$LAYER,upperdir=$s/upper,workdir=$s/work overlay $s/target && umount $s/target && rm -rf $s'"
+
+# 5. throughput
+b=$here/batch.sh
+hf g5 5 2 1 \
+	-n mdk-seq "sh $b seq 64 mdk $MDK $ROOTFS" \
+	-n crun-seq "$(crunw "sh $b seq 64 crun $W/crun")" \
+	-n mdk-par "sh $b par 16 mdk $MDK $ROOTFS" \
+	-n crun-par "$(crunw "sh $b par 16 crun $W/crun")"
+
+# 6. binary size, peak RSS
+log "measuring: sizes, peak RSS"
+# Binary plus the shared libraries it loads.
+full_size() {
+	{
+		echo "$1"
+		ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+	} | while IFS= read -r f; do readlink -f "$f"; done | sort -u | xargs stat -L -c %s |
+		awk '{ s += $1 } END { print s }'
+}
+x=$W/out/extra.txt
+for rt in mdk crun runc; do
+	if [ "$rt" = mdk ]; then bin=$MDK; else bin=$(command -v "$rt"); fi
+	bin=$(readlink -f "$bin")
+	echo "path_$rt $bin"
+	echo "size_$rt $(stat -c %s "$bin")"
+	echo "full_$rt $(full_size "$bin")"
+done >"$x"
+r=$W/out/rss
+for rt in mdk crun runc; do
+	printf 'rss_%s' "$rt"
+	i=0
+	while [ $i -lt 15 ]; do
+		i=$((i + 1))
+		case $rt in
+		mdk) /usr/bin/time -f %M -o "$r" "$MDK" run "$ROOTFS" /bin/true ;;
+		crun) wrap /usr/bin/time -f %M -o "$r" crun run -b "$W/crun" "mdkb-rss$i" ;;
+		runc) /usr/bin/time -f %M -o "$r" runc run -b "$W/runc" "mdkb-rss$i" ;;
+		esac
+		printf ' %s' "$(tail -n 1 "$r")"
+	done
+	echo
+done >>"$x"
+
+# --- report ------------------------------------------------------------------
+ver() { "$@" 2>&1 | head -n 1; }
+echo "## mdk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo
+echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)"
+echo "- load average (1/5/15 min) at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
+echo "- cgroups: $(if [ -n "$HYBRID" ]; then echo "hybrid (v1 controllers, cgroup2 at $UNIFIED): crun and podman wrapped, see the net rows"; else stat -f -c %T /sys/fs/cgroup; fi)"
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null)" ] || rev="$rev + uncommitted changes"
+echo "- mdk $("$MDK" --version 2>&1 | head -n 1 | sed 's/^mdk //') (git $rev), $(wc -c <"$MDK") bytes; $(ver crun --version); $(ver runc --version); $(ver podman --version); $(ver bwrap --version); $(ver hyperfine --version); $(ver tar --version); $(ver bsdtar --version); $(ver unshare --version); musl-gcc $(musl-gcc -dumpversion); $(python3 --version)"
+echo "- fixtures: busybox rootfs from build/images/busybox.tar ($(wc -c <"$IMG") bytes); Debian minbase tar $DEBTAR ($(wc -c <"$DEBTAR") bytes, $(tar -tf "$DEBTAR" | wc -l) entries); all work dirs on a tmpfs"
+echo
+python3 "$here/report.py" "$W/out"
+if [ -n "${MDK_BENCH_KEEP:-}" ]; then
+	mkdir -p "$MDK_BENCH_KEEP"
+	cp "$W"/out/*.json "$W/out/extra.txt" "$MDK_BENCH_KEEP/"
+fi
