@@ -1,0 +1,204 @@
+#!/bin/busybox sh
+# /init of the initramfs test VM (tests/qemu/initramfs.sh). busybox sh.
+#
+# The initramfs holds only busybox (/bin/busybox + applet links, so /bin/sh
+# is busybox ash), mdk (/bin/mdk + applet links), scripts/m-docker and
+# scripts/mkimage (in /bin, beside mdk) and overlay.ko: no image archive, no
+# rootfs. m-docker must make its default busybox image from /bin/busybox.
+#
+# Stage 1 copies the initramfs into a tmpfs and switch_roots there, as a
+# real initramfs hands over to its root (pivot_root does not work with the
+# initial rootfs as root). With /.stage2 in the initramfs already
+# (MDK_INITRAMFS_ROOT=rootfs) it stays on the rootfs.
+# Stage 2 mounts proc, sysfs, devtmpfs, cgroup2 alone on /sys/fs/cgroup,
+# loads overlay.ko, runs the m-docker flow with PATH=/bin:/sbin and prints
+# one line per check:
+#   MDK-INITRAMFS: NAME ok
+#   MDK-INITRAMFS: NAME FAIL DETAIL
+# each after a line "MDK-INITRAMFS-INFO: NAME DETAIL" with what was seen;
+# then MDK-INITRAMFS-DONE, and it powers off.
+export PATH=/bin:/sbin
+export LC_ALL=C
+
+if [ ! -e /.stage2 ]; then
+	mkdir -p /new
+	mount -t tmpfs -o mode=0755 newroot /new || { echo "MDK-INITRAMFS: boot FAIL tmpfs"; poweroff -f; }
+	for e in /*; do
+		case $e in /new | /proc | /sys | /dev) ;; *) cp -a "$e" /new/ ;; esac
+	done
+	mkdir -p /new/proc /new/sys /new/dev
+	: >/new/.stage2
+	exec switch_root /new /init
+	echo "MDK-INITRAMFS: boot FAIL switch_root"
+	poweroff -f
+fi
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+# Kernel messages (OOM reports) must not cut through the marker lines.
+echo 1 >/proc/sys/kernel/printk
+hostname mdk-initramfs
+ins=$(insmod /overlay.ko 2>&1)
+
+# m-docker's defaults: nothing of ours in the environment.
+unset MDK MDK_ROOT MDK_IMAGES MDK_DEFAULT_IMAGE MDK_CGROUP_PARENT TMPDIR
+D=/var/lib/m-docker
+CG=/sys/fs/cgroup
+P=$CG/m-docker
+
+ok() { echo "MDK-INITRAMFS: $1 ok"; }
+bad() {
+	_n=$1
+	shift
+	echo "MDK-INITRAMFS: $_n FAIL $(echo "$*" | tr '\n' ' ' | cut -c1-900)"
+}
+# check NAME DETAIL CONDITION...: ok if CONDITION succeeds. The detail is
+# logged either way ("MDK-INITRAMFS-INFO: NAME ...").
+check() {
+	_n=$1 _d=$2
+	shift 2
+	echo "MDK-INITRAMFS-INFO: $_n $(echo "$_d" | tr '\n' ' ' | cut -c1-900)"
+	if "$@"; then ok "$_n"; else bad "$_n" "$_d"; fi
+}
+
+# wait_for CMD...: until CMD succeeds, at most $WAIT (default 30) seconds
+# by the clock (under tcg a command can take long).
+wait_for() {
+	_end=$(($(date +%s) + ${WAIT:-30}))
+	while :; do
+		"$@" && return 0
+		[ "$(date +%s)" -lt $_end ] || return 1
+		sleep 0.1
+	done
+}
+# A process is gone when /proc has no entry for it: dead AND reaped (this
+# shell, PID 1, reaps the orphans while it waits for its own commands).
+gone() { [ -n "$1" ] && [ ! -e "/proc/$1" ]; }
+all_gone() { for _p in "$@"; do gone "$_p" || return 1; done; }
+# ps_line [-a] NAME STATUS: NAME's line in "m-docker ps [-a]".
+ps_line() {
+	_a=
+	[ "$1" = -a ] && { _a=-a; shift; }
+	m-docker ps $_a 2>/dev/null | grep -E "^$1 +$1 +busybox +[0-9]+ .* $2 +sleep 30\$"
+}
+rec() { sed -n "s/^$1=//p" "$D/layers/keep+rw/run" 2>/dev/null; }
+procs_of() { cat "$P/$1/cgroup.procs" 2>/dev/null; }
+# Mount points under the data root (mountinfo field 5).
+mounts_under() { awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo; }
+exe() { readlink "/proc/$1/exe" 2>/dev/null; }
+
+# --- the host: a bare initramfs, pure cgroup v2, busybox ash only ---------------------
+fs=$(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)
+v1=$(awk '$3 == "cgroup" { print $2 }' /proc/mounts)
+rootfs=$(awk '$2 == "/" { print $3 }' /proc/mounts)
+tars=$(find / -xdev \( -name '*.tar' -o -name '*.tar.*' -o -name '*.tgz' \) 2>/dev/null)
+# Every shell there is is busybox. (Debian's busybox runs its applets
+# before PATH, so "command -v sh" says "sh": look at the files.)
+shells=$(for s in sh ash bash dash zsh ksh mksh hush; do
+	for p in /bin/$s /sbin/$s /usr/bin/$s; do
+		[ -e $p ] && [ "$(readlink -f $p)" != /bin/busybox ] && echo "$p"
+	done
+done)
+sh=$(readlink /bin/sh)
+md=$(command -v m-docker)
+mi=$(command -v mkimage)
+mk=$(command -v mdk)
+want_root=tmpfs
+[ -e /.stage1-skipped ] && want_root=rootfs
+check env "root=$rootfs (want $want_root) fs=$fs v1=[$v1] overlay: insmod [$ins] $(grep -c '	overlay$' /proc/filesystems) /bin/sh -> $sh other shells=[$shells] m-docker=$md mkimage=$mi mdk=$mk archives=[$tars] /build: $(ls -d /build 2>&1) data root: $(ls -d $D 2>&1) PATH=$PATH" \
+	eval '[ "$rootfs" = "$want_root" ] && [ "$fs" = cgroup2 ] && [ -z "$v1" ] &&
+		grep -q "	overlay$" /proc/filesystems && [ "$sh" = busybox ] && [ -z "$shells" ] &&
+		[ "$md" = /bin/m-docker ] && [ "$mi" = /bin/mkimage ] && [ "$mk" = /bin/mdk ] &&
+		[ -z "$tars" ] && [ ! -e /build ] && [ ! -e $D ]'
+
+# --- a first run: the default image is made from /bin/busybox ---------------------------
+t0=$(date +%s)
+out=$(timeout 240 m-docker run busybox sh -c 'echo ok' 2>/tmp/err)
+rc=$?
+t1=$(date +%s)
+check run-ok "rc=$rc (want 0) out=[$out] (want ok) stderr=[$(cat /tmp/err)] $((t1 - t0))s" \
+	eval '[ $rc -eq 0 ] && [ "$out" = ok ]'
+
+img=$(ls -A $D/images 2>&1)
+lay=$(ls -A $D/layers 2>&1)
+same=$(cmp $D/layers/busybox/bin/busybox /bin/busybox 2>&1 && echo same)
+n=$(ls $D/layers/busybox/bin 2>/dev/null | wc -l)
+check default-image "images/=[$img] layers/=[$lay] layer's /bin/busybox vs ours: $same; $n entries in its /bin" \
+	eval '[ "$img" = busybox.tar ] && [ "$same" = same ] && [ "$n" -gt 100 ] &&
+		[ -f $D/images/busybox.tar ] && [ -z "$(ls -d $D/layers/*+rw 2>/dev/null)" ]'
+
+# --- a memory hog under -m 16m is OOM-killed --------------------------------------------
+HOG='x=$(head -c 64000000 /dev/zero | tr "\0" a); echo survived ${#x}'
+oomk() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
+k0=$(oomk)
+out=$(timeout 240 m-docker run -m 16m busybox sh -c "$HOG" 2>/tmp/err)
+rc=$?
+k1=$(oomk)
+check oom "rc=$rc (want 137) out=[$out] stderr=[$(cat /tmp/err)] oom kills: $k0 -> $k1" \
+	eval '[ $rc -eq 137 ] && [ -z "$out" ] && [ "$k1" -gt "$k0" ]'
+
+# --- a named container, listed by ps ------------------------------------------------------
+m-docker run --name keep busybox sleep 30 >/tmp/keep.out 2>/tmp/keep.err &
+K=$!
+# The container is up when its cgroup holds "sleep 30" (the run record, and
+# so ps, may come first).
+sleeping() {
+	for _p in $(procs_of "$1"); do
+		[ "$(tr '\0' ' ' <"/proc/$_p/cmdline" 2>/dev/null)" = "sleep 30 " ] && return 0
+	done
+	return 1
+}
+wait_for sleeping keep
+wait_for ps_line keep running >/dev/null
+line=$(ps_line keep running)
+R=$(rec pid)
+C=$(procs_of keep)
+check ps "m-docker ps: [$line]; ps -a: [$(m-docker ps -a 2>&1)] script $K, mdk-run $R, in the cgroup: [$(echo $C)] sleep 30 there: $(sleeping keep && echo yes) stderr=[$(cat /tmp/keep.err)]" \
+	eval '[ -n "$line" ] && [ -n "$R" ] && [ -n "$C" ] && sleeping keep'
+# The script runs under busybox ash (the only shell there is).
+check ash "m-docker script $K: exe=$(exe $K) cmdline=[$(tr '\0' ' ' </proc/$K/cmdline 2>&1)]" \
+	eval '[ "$(exe $K)" = /bin/busybox ]'
+
+# --- kill -9 of the script: mdk-run (--die-with-parent) and the container die ------------
+kill -9 $K
+wait $K
+krc=$?
+# Within 10 s: well before "sleep 30" would end by itself.
+g0=$(date +%s)
+WAIT=10 wait_for all_gone $R $C
+g1=$(date +%s)
+alive=
+for p in $R $C; do gone $p || alive="$alive $p:$(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)/$(awk '{ print $3 }' /proc/$p/stat 2>/dev/null)"; done
+left_m=$(mounts_under $D)
+left_c=$(ls -d $P/keep 2>&1)
+left_l=$(ls -d $D/layers/keep+rw 2>&1)
+psl=$(ps_line keep running)
+psa=$(ps_line -a keep exited)
+check kill9 "script rc=$krc (want 137) still alive after $((g1 - g0))s:[$alive] left: mounts=[$left_m] cgroup=[$left_c] rw=[$left_l] m-docker ps: [$psl] m-docker ps -a: [$psa] stdout=[$(cat /tmp/keep.out)] stderr=[$(cat /tmp/keep.err)]" \
+	eval '[ $krc -eq 137 ] && [ -z "$alive" ] && [ -n "$left_m" ] && [ -d $P/keep ] &&
+		[ -d $D/layers/keep+rw ] && [ -z "$psl" ] && [ -n "$psa" ]'
+
+# --- prune removes the leftovers and names the container ----------------------------------
+out=$(timeout 120 m-docker prune 2>/tmp/err)
+rc=$?
+check prune "rc=$rc (want 0) out=[$out] (want keep) stderr=[$(cat /tmp/err)]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = keep ]'
+
+# --- nothing left -------------------------------------------------------------------------
+m=$(mounts_under $D)
+check no-mounts "mounts under $D: [$m]" eval '[ -z "$m" ]'
+c=$(find $P -mindepth 1 -type d 2>&1)
+check no-cgroups "$P: $(ls -d $P 2>&1); below it: [$c]" eval '[ -d $P ] && [ -z "$c" ]'
+r=$(ls -A $D/rootfs 2>&1)
+check rootfs-empty "$D/rootfs: $(ls -d $D/rootfs 2>&1); in it: [$r]" eval '[ -d $D/rootfs ] && [ -z "$r" ]'
+l=$(ls -d $D/layers/*+rw 2>/dev/null)
+check no-rw-layers "layers/: [$(ls -A $D/layers 2>&1)]; +rw: [$l]" eval '[ -d $D/layers ] && [ -z "$l" ]'
+ps2=$(m-docker ps -a 2>&1)
+check ps-empty "m-docker ps -a: [$ps2]" eval '[ "$(echo "$ps2" | wc -l)" -eq 1 ]'
+
+echo MDK-INITRAMFS-DONE
+sync
+poweroff -f
