@@ -31,7 +31,7 @@ need_pkgs() {
 		xz:xz-utils bzip2:bzip2 busybox:busybox-static file:file"
 	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
-		script:bsdutils"
+		script:bsdutils shellcheck:shellcheck dash:dash"
 	for spec in $specs; do
 		tool=${spec%%:*} pkg=${spec#*:}
 		if [ "$tool" = busybox ]; then
