@@ -59,7 +59,7 @@ static int resolve_layer(int layersfd, const char *root, const char *arg, char *
 int overlay_up_main(int argc, char **argv)
 {
 	const char *rootflag = NULL, *larg[MAX_LAYERS], *lower[MAX_LAYERS], *id;
-	char *root, *rw, *upper, *work, *target, opts[4096], ver[MAX_LAYERS][MDK_NAME_MAX + 16];
+	char *root, *rw, *upper, *work, *target, *mnt, opts[4096], ver[MAX_LAYERS][MDK_NAME_MAX + 16];
 	size_t nl = 0;
 	int c, rootfd, layersfd, rwfd = -1;
 	bool made_target = false;
@@ -112,6 +112,7 @@ int overlay_up_main(int argc, char **argv)
 	upper = xasprintf("%s/layers/%s/fs", root, rw);
 	work = xasprintf("%s/layers/%s/work", root, rw);
 	target = xasprintf("%s/rootfs/%s", root, id);
+	mnt = xasprintf("rootfs/%s", id);
 	if (overlay_opts(opts, sizeof(opts), lower, nl, upper, work) < 0)
 		die("overlay options for '%s': %s", target, errno == E2BIG ?
 		    "longer than a page (too many layers or too long a data root)" :
@@ -150,7 +151,7 @@ int overlay_up_main(int argc, char **argv)
 		warn_errno("write '%s/layers/%s/state'", root, rw);
 		goto fail;
 	}
-	if (mkdirat(rootfd, xasprintf("rootfs/%s", id), 0755) < 0) {
+	if (mkdirat(rootfd, mnt, 0755) < 0) {
 		warn_errno(errno == EEXIST ? "mount point '%s' exists already" : "mkdir '%s'", target);
 		goto fail;
 	}
@@ -164,7 +165,7 @@ int overlay_up_main(int argc, char **argv)
 	return 0;
 fail:
 	/* Nothing was mounted (the mount is the last step); remove what we made. */
-	if (made_target && unlinkat(rootfd, xasprintf("rootfs/%s", id), AT_REMOVEDIR) < 0)
+	if (made_target && unlinkat(rootfd, mnt, AT_REMOVEDIR) < 0)
 		warn_errno("rollback: rmdir '%s'", target);
 	if (rm_tree_nocross(layersfd, rw) < 0)
 		warn_errno("rollback: remove '%s/layers/%s'", root, rw);
