@@ -11,6 +11,7 @@ sh=${TEST_SH:-sh}
 [ $# -gt 0 ] || set -- "$tests"/*.test
 pass=0 fail=0 skip=0
 log=$(mktemp /tmp/mdk-run.XXXXXX)
+trap 'rm -f "$log"' EXIT
 # The tests' directories go on a tmpfs of their own: this machine's ext4 is
 # very slow to create files after mass deletes, and the tests do both.
 if [ -z "${TMPDIR:-}" ] && [ "$(id -u)" -eq 0 ]; then
