@@ -5,7 +5,8 @@
  * New UTS, PID, mount, IPC, network (loopback up) and cgroup namespaces;
  * pivot_root into ROOTFS with a fresh /proc, /dev and read-only /sys; a tiny
  * init as PID 1 that forwards signals and reaps zombies; docker's default
- * capabilities, masked /proc and /sys paths; the container dies with mdk-run.
+ * capabilities, a seccomp filter after docker's, masked /proc and /sys paths;
+ * the container dies with mdk-run.
  *
  * Exit codes: the command's; 128+N if it was killed by signal N; 125 mdk-run
  * failed (bad option, setup error); 126 CMD not executable; 127 not found. */
@@ -46,7 +47,9 @@ const char run_usage[] =
 	"  --name NAME        container name (hostname, cgroup)\n"
 	"  --id ID            container id (hostname, cgroup)\n"
 	"  --net host|none    host: keep the host's network (default none: only lo)\n"
-	"  --privileged       all capabilities, nothing masked\n"
+	"  --privileged       all capabilities, nothing masked, no seccomp filter\n"
+	"  --no-seccomp       without the default seccomp filter (keyrings, bpf,\n"
+	"                     io_uring, new namespaces... are refused by default)\n"
 	"  --no-init          CMD is PID 1 itself (no signal forwarding or reaping)\n"
 	"  --die-with-parent  end the container when mdk-run's parent dies\n"
 	"  -m, --memory SIZE  memory limit (64m, 1g; swap capped too)\n"
@@ -72,6 +75,7 @@ struct run {
 	size_t nvol;
 	bool in, tty, hostnet, privileged, init;
 	bool chrooted;		/* the root switch fell back to chroot */
+	bool seccomp;		/* the default filter (off: --no-seccomp) */
 	struct limits lim;
 };
 
@@ -196,6 +200,10 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 	/* docker makes a missing working directory, as root. */
 	if (r->workdir && mkdir_p(r->workdir, 0755) < 0) {
 		chan_report(sock, 125, "working directory '%s': %s", r->workdir, strerror(errno));
+		_exit(125);
+	}
+	if (!r->privileged && r->seccomp && seccomp_default() < 0) {
+		chan_report(sock, 125, "install the seccomp filter: %s", strerror(errno));
 		_exit(125);
 	}
 	if (!r->privileged && caps_bound_default(r->chrooted) < 0) {
@@ -418,9 +426,10 @@ int run_main(int argc, char **argv)
 		{ "cpu-shares", required_argument, NULL, 'W' },
 		{ "pids-limit", required_argument, NULL, 'p' },
 		{ "die-with-parent", no_argument, NULL, 'D' },
+		{ "no-seccomp", no_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .init = true };
+	struct run r = { .init = true, .seccomp = true };
 	const char *name = NULL, *id = NULL;
 	int c, sv[2];
 
@@ -457,6 +466,7 @@ int run_main(int argc, char **argv)
 			r.hostnet = !strcmp(optarg, "host");
 			break;
 		case 'P': r.privileged = true; break;
+		case 'Z': r.seccomp = false; break;
 		case 'X': r.init = false; break;
 		case 'D':
 			/* Our death takes the container along (PDEATHSIG of PID 1). */

@@ -89,6 +89,7 @@ int chan_send_fd(int sock, int fd);
 ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
 int caps_bound_default(bool no_chroot);
 int caps_set(bool root);
+int seccomp_default(void);	/* seccomp.c */
 int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
 void close_fds_except(int keep);

@@ -12,6 +12,9 @@
  *   probe open PATH MODE     open PATH (MODE r, w or a); "ok" or the errno text
  *                            (exit 0 if it opened, 1 if not)
  *   probe stdin              read stdin to EOF, print how many bytes
+ *   probe sys NAME           try one syscall the seccomp filter refuses
+ *                            (keyctl, unshare-user, clone-newns, bpf,
+ *                            io_uring, clone3); "ok" or the errno text
  *
  * Compiled with: musl-gcc -static -Os -o probe probe.c */
 #define _GNU_SOURCE
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +153,39 @@ static int do_open(const char *path, const char *mode)
 	return 0;
 }
 
+/* Try syscall NAME; print "ok" (exit 0) or the errno's text (exit 1). */
+static int sys(const char *name)
+{
+	long r = -1;
+	char attr[128] = { 0 };
+
+	errno = 0;
+	if (!strcmp(name, "keyctl"))	/* KEYCTL_GET_KEYRING_ID of the session keyring */
+		r = syscall(SYS_keyctl, 0, -3, 0);
+	else if (!strcmp(name, "unshare-user"))
+		r = syscall(SYS_unshare, 0x10000000);
+	else if (!strcmp(name, "clone-newns")) {
+		r = syscall(SYS_clone, 0x00020000 | 17, 0, 0, 0, 0);
+		if (r == 0)
+			_exit(0);
+		if (r > 0)
+			waitpid((pid_t)r, NULL, 0);
+	} else if (!strcmp(name, "bpf"))	/* BPF_PROG_LOAD of nothing */
+		r = syscall(SYS_bpf, 5, attr, sizeof(attr));
+	else if (!strcmp(name, "io_uring"))
+		r = syscall(SYS_io_uring_setup, 1, attr);
+	else if (!strcmp(name, "clone3"))
+		r = syscall(SYS_clone3, attr, 0);
+	else if (!strcmp(name, "getpid"))
+		r = syscall(SYS_getpid);
+	if (r >= 0) {
+		printf("ok\n");
+		return 0;
+	}
+	printf("%s\n", strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -185,6 +222,8 @@ int main(int argc, char **argv)
 		printf("%ld\n", total);
 		return k < 0;
 	}
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin\n");
+	if (!strcmp(what, "sys") && argc == 3)
+		return sys(argv[2]);
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin|sys NAME\n");
 	return 2;
 }
