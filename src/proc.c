@@ -92,13 +92,14 @@ ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd)
 
 /* --- capabilities ------------------------------------------------------------ */
 
-/* docker's default set. */
+/* docker's default set, less CAP_MKNOD: docker may keep it because its
+ * device cgroup refuses to open the nodes; with no device cgroup here, a
+ * container's root could mknod the host's disks in its /dev tmpfs. */
 #define DEFAULT_CAPS                                                                         \
 	(1ULL << CAP_CHOWN | 1ULL << CAP_DAC_OVERRIDE | 1ULL << CAP_FOWNER |                 \
 	 1ULL << CAP_FSETID | 1ULL << CAP_KILL | 1ULL << CAP_SETGID | 1ULL << CAP_SETUID |    \
 	 1ULL << CAP_SETPCAP | 1ULL << CAP_NET_BIND_SERVICE | 1ULL << CAP_NET_RAW |           \
-	 1ULL << CAP_SYS_CHROOT | 1ULL << CAP_MKNOD | 1ULL << CAP_AUDIT_WRITE |               \
-	 1ULL << CAP_SETFCAP)
+	 1ULL << CAP_SYS_CHROOT | 1ULL << CAP_AUDIT_WRITE | 1ULL << CAP_SETFCAP)
 
 /* Drop every capability outside docker's default set (less SYS_CHROOT with
  * NO_CHROOT) from the bounding set, so no setuid binary or file capability

@@ -96,6 +96,21 @@ static const char *fdpath(int fd, char buf[32])
 	return buf;
 }
 
+/* Remount the bind mount at FD with EXTRA flags added to those it has
+ * (statvfs: a bind remount must repeat nosuid, noexec... or it fails). */
+static int remount_bind(int fd, unsigned long extra)
+{
+	char p[32];
+	struct statvfs sv;
+
+	if (fstatvfs(fd, &sv) < 0)
+		return -1;
+	unsigned long fl = MS_BIND | MS_REMOUNT | extra | (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) |
+			   (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
+			   (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+	return mount(NULL, fdpath(fd, p), NULL, fl, NULL);
+}
+
 /* Bind-mount the host path SRC onto DST inside the new root. */
 static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 {
@@ -112,19 +127,13 @@ static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 		return step_fail(r, "volume: bind mount '%s' on '%s'", v->src, v->dst);
 	}
 	close(fd);
-	if (!v->ro)
-		return 0;
-	/* Remount the new mount (reopened: the old fd is the one beneath it)
-	 * read-only, keeping the flags the source had. */
-	struct statvfs sv;
-	if ((fd = open_in_root(rootfd, v->dst, O_PATH)) < 0 || fstatvfs(fd, &sv) < 0)
+	/* The new mount (reopened: the old fd is the one beneath it): nodev,
+	 * and read-only if asked, keeping the flags the source had. */
+	if ((fd = open_in_root(rootfd, v->dst, O_PATH)) < 0)
 		return step_fail(r, "volume '%s': reopen", v->dst);
-	unsigned long fl = MS_BIND | MS_REMOUNT | MS_RDONLY |
-			   (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
-			   (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
-	if (mount(NULL, fdpath(fd, p), NULL, fl, NULL) < 0) {
+	if (remount_bind(fd, (r->privileged ? 0 : MS_NODEV) | (v->ro ? MS_RDONLY : 0)) < 0) {
 		close(fd);
-		return step_fail(r, "volume: remount '%s' read-only", v->dst);
+		return step_fail(r, "volume: remount '%s'%s", v->dst, v->ro ? " read-only" : " nodev");
 	}
 	close(fd);
 	return 0;
@@ -256,6 +265,12 @@ int rootfs_enter(struct rootfs *r)
 	close(rootfd);
 	if ((rootfd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return step_fail(r, "reopen rootfs '%s'", r->root);
+	/* Device nodes in the root itself (a plain directory) must not open
+	 * the host's devices: only our /dev has working nodes. */
+	if (!r->privileged && remount_bind(rootfd, MS_NODEV) < 0) {
+		step_fail(r, "remount rootfs '%s' nodev", r->root);
+		goto fail;
+	}
 	for (size_t i = 0; i < r->nvolumes; i++)
 		if (bind_volume(r, rootfd, &r->volumes[i]) < 0)
 			goto fail;
