@@ -67,6 +67,15 @@ int overlay_down_main(int argc, char **argv)
 	    fstatat(layersfd, rw, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
 		die("no such container '%s' in %s", id, root);
 
+	/* A container still running on this root has its own mount namespace's
+	 * copy of the overlay: unmounting ours would not be "busy", and the rw
+	 * layer would vanish under it. Any process whose root is on it stops us. */
+	if (mounted) {
+		pid_t pid = root_user(target);
+		if (pid > 0)
+			die("container '%s' still runs (pid %d has its root on %s); nothing deleted", id,
+			    (int)pid, target);
+	}
 	if (umount_tree(target, &busy) < 0) {
 		if (!busy)
 			die_errno("unmount '%s'", target);
@@ -76,11 +85,10 @@ int overlay_down_main(int argc, char **argv)
 		    *holder ? ", held by " : "", holder);
 	}
 	/* Unmounted: what is left are plain directories on the store's own
-	 * filesystem. rm_tree_nocross still refuses to enter any mount. */
-	if (rm_tree_nocross(rootfsfd, id) < 0) {
-		warn_errno("remove '%s'", target);
-		ret = 1;
-	}
+	 * filesystem. rm_tree_nocross still refuses to enter any mount, and a
+	 * mount point that would not go keeps the rw layer (its upper dir). */
+	if (rm_tree_nocross(rootfsfd, id) < 0)
+		die_errno("remove '%s'; rw layer kept", target);
 	if (rm_tree_nocross(layersfd, rw) < 0) {
 		warn_errno("remove '%s/layers/%s'", root, rw);
 		ret = 1;

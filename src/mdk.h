@@ -59,6 +59,7 @@ char **mounts_under(const char *path);	/* NULL-terminated, mount order */
 void free_strv(char **v);
 int umount_tree(const char *path, char **failed);
 void mount_holder(const char *path, char *out, size_t n);
+pid_t root_user(const char *path);	/* a process whose root is on PATH's fs */
 
 /* --- rootfs.c: switch into a container root (mdk-pivot, mdk-run) ---------- */
 struct volume {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mdk.h"
@@ -162,6 +163,32 @@ void mount_holder(const char *path, char *out, size_t n)
 	}
 	if (d)
 		closedir(d);
+}
+
+/* The first process (other than us) whose root directory is on the
+ * filesystem mounted at PATH -- a container running there -- or 0. */
+pid_t root_user(const char *path)
+{
+	struct stat mp, st;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = 0;
+
+	if (!d || stat(path, &mp) < 0) {
+		if (d)
+			closedir(d);
+		return 0;
+	}
+	while (!found && (de = readdir(d))) {
+		char p[300];
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/root", de->d_name);
+		if (stat(p, &st) == 0 && st.st_dev == mp.st_dev && atoi(de->d_name) != getpid())
+			found = atoi(de->d_name);
+	}
+	closedir(d);
+	return found;
 }
 
 /* Unmount everything at or below PATH, deepest (latest) first. Stops at the

@@ -97,9 +97,16 @@ int store_open(const char *root, char **abs)
 			goto fail;
 	}
 	if (abs) {
-		/* Absolute, for messages and overlay options; no realpath(), which
-		 * wants /proc on older musl and /proc may be missing (initramfs). */
-		if (root[0] == '/') {
+		/* Canonical (what mountinfo shows: no symlink, "..", "//"), for
+		 * messages, overlay options and finding our mounts again. From the
+		 * kernel when /proc is there; else made absolute by hand. */
+		char link[64], real[PATH_MAX];
+		ssize_t k;
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		if ((k = readlink(link, real, sizeof(real) - 1)) > 0 && real[0] == '/') {
+			real[k] = 0;
+			*abs = xasprintf("%s", real);
+		} else if (root[0] == '/') {
 			*abs = strdup(root);
 		} else {
 			char cwd[PATH_MAX];
