@@ -167,10 +167,11 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 	gid_t gid = 0;
 	sigset_t none;
 
+	/* Every signal as a fresh process has it: not what mdk-run (or the
+	 * caller that started it, e.g. SIGPIPE ignored by systemd) set. */
 	sigemptyset(&none);
-	for (const int *s = forwarded_signals; *s; s++)
-		signal(*s, SIG_DFL);
-	signal(SIGCHLD, SIG_DFL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (tty >= 0) {
 		/* The pty becomes the command's controlling terminal. */
@@ -331,24 +332,31 @@ static int wait_status(pid_t pid, int flags)
 }
 
 /* Pass signals on to the container and, with -t, relay the terminal, until
- * PID 1 exits; return its status. */
-static int supervise(struct run *r, pid_t init, int master, const sigset_t *sigs)
+ * PID 1 exits; return its status. Input for the pty waits in a buffer while
+ * the container does not read: mdk-run never blocks, so signals always get
+ * through. */
+static int supervise(struct run *r, pid_t init, int master, int sfd)
 {
-	int sfd = signalfd(-1, sigs, SFD_CLOEXEC), status = -1;
+	char in[16384], last = '\n';
+	size_t inlen = 0, inoff = 0;
+	int eofs = 0;
 	bool in_open = r->in && master >= 0;
+	/* PID 1 may be gone already: its SIGCHLD was read while starting. */
+	int status = wait_status(init, WNOHANG);
 
-	if (sfd < 0)
-		die_errno("signalfd");
 	if (master >= 0) {
+		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 		tty_raw(STDIN_FILENO);
 		tty_winsize(master);
 	}
 	while (status < 0 || master >= 0) {
-		struct pollfd p[3] = { { sfd, POLLIN, 0 }, { master, POLLIN, 0 },
-				       { in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
+		struct pollfd p[3] = { { sfd, POLLIN, 0 },
+				       { master, (short)(POLLIN | (inlen || eofs ? POLLOUT : 0)), 0 },
+				       { in_open && !inlen ? STDIN_FILENO : -1, POLLIN, 0 } };
 		if (status >= 0) {
 			/* PID 1 is gone: drain what the pty still holds. */
 			p[0].fd = p[2].fd = -1;
+			p[1].events = POLLIN;
 			if (poll(p, 3, 100) <= 0 || tty_pump(master, STDOUT_FILENO) <= 0) {
 				close(master);
 				master = -1;
@@ -368,21 +376,37 @@ static int supervise(struct run *r, pid_t init, int master, const sigset_t *sigs
 					kill(init, (int)si.ssi_signo);
 			}
 		}
-		if (master >= 0 && p[1].revents & (POLLIN | POLLHUP | POLLERR) &&
-		    tty_pump(master, STDOUT_FILENO) == 0) {
+		if (master < 0)
+			continue;
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR) && tty_pump(master, STDOUT_FILENO) == 0) {
 			close(master);
 			master = -1;
+			continue;
 		}
-		if (in_open && p[2].revents & (POLLIN | POLLHUP | POLLERR) && tty_pump(STDIN_FILENO, master) == 0) {
-			/* End of input: the terminal's EOF character, as a
-			 * user's Ctrl-D would send it. */
-			if (master >= 0 && write(master, "\004", 1) < 0)
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t k = read(STDIN_FILENO, in, sizeof(in));
+			if (k > 0) {
+				inlen = (size_t)k, inoff = 0;
+				last = in[k - 1];
+			} else if (k == 0 || errno != EAGAIN) {
+				/* End of input: the terminal's EOF character, as a user's
+				 * Ctrl-D; twice after a partial line (the first only
+				 * ends the line). */
 				in_open = false;
-			in_open = false;
+				eofs = last == '\n' ? 1 : 2;
+			}
+		}
+		if (p[1].revents & POLLOUT) {
+			if (inlen) {
+				ssize_t k = write(master, in + inoff, inlen);
+				if (k > 0)
+					inoff += (size_t)k, inlen -= (size_t)k;
+			} else if (eofs && write(master, "\004", 1) == 1) {
+				eofs--;
+			}
 		}
 	}
 	tty_done();
-	close(sfd);
 	return status;
 }
 
@@ -527,6 +551,8 @@ int run_main(int argc, char **argv)
 
 	/* Signals are taken synchronously (signalfd) from here on; blocked
 	 * before the fork, so none is lost, and PID 1 inherits the mask. */
+	/* A reader of our output that goes away ends the relay, not us. */
+	signal(SIGPIPE, SIG_IGN);
 	sigset_t sigs;
 	sig_take_over(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
@@ -570,11 +596,28 @@ int run_main(int argc, char **argv)
 		return 125;
 	}
 
-	/* Until the command runs: a pty master, or why it could not start. */
+	/* Until the command runs: a pty master, or why it could not start. A
+	 * signal meanwhile ends the container before it starts. */
+	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0)
+		die_errno("signalfd");
 	char msg[640];
 	int status, fd, master = -1, failed = 0;
-	ssize_t k;
-	while ((k = chan_recv(sv[0], &status, msg, sizeof(msg), &fd)) > 0) {
+	for (;;) {
+		struct pollfd p[2] = { { sv[0], POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH && !failed) {
+			warn("stopped by signal %u while starting", si.ssi_signo);
+			failed = 128 + (int)si.ssi_signo;
+			break;
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (chan_recv(sv[0], &status, msg, sizeof(msg), &fd) <= 0)
+			break;
 		if (fd >= 0)
 			master = fd;
 		else if (!failed) {
@@ -589,7 +632,7 @@ int run_main(int argc, char **argv)
 		kill(init, SIGKILL);
 		wait_status(init, 0);
 	} else {
-		status = supervise(&r, init, master, &sigs);
+		status = supervise(&r, init, master, sfd);
 		failed = status < 0 ? 125 : status;
 	}
 	if (cgroup_destroy(id) < 0)

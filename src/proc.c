@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,9 +147,15 @@ static bool db_find(const char *file, const char *key, char fields[7][256])
 	FILE *f = fopen(file, "re");
 	char line[1024];
 	bool found = false;
+	struct stat st;
 
 	if (!f)
 		return false;
+	/* A symlink to /dev/zero or a FIFO would hang us: a plain file only. */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
+		fclose(f);
+		return false;
+	}
 	while (!found && fgets(line, sizeof(line), f)) {
 		char *p = line;
 		line[strcspn(line, "\n")] = 0;
