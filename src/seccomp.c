@@ -17,7 +17,7 @@
 #define NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
 		  CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME)
 
-static const int denied[] = {
+static const unsigned denied64[] = {
 	/* Keyrings are not namespaced: a container's root would share the
 	 * host root's keys. */
 	SYS_add_key, SYS_keyctl, SYS_request_key,
@@ -33,41 +33,70 @@ static const int denied[] = {
 	SYS_fsmount, SYS_fspick, SYS_move_mount, SYS_open_tree, SYS_mount_setattr,
 };
 
-#define NDENIED (sizeof(denied) / sizeof(*denied))
+/* The same for 32-bit x86 programs (asm/unistd_32.h numbers: musl's
+ * headers only know x86_64's). */
+static const unsigned denied32[] = {
+	286, 288, 287,				/* add_key keyctl request_key */
+	357, 336, 374, 425, 426, 427, 253,	/* bpf perf_event_open userfaultfd io_uring_* lookup_dcookie */
+	283, 128, 350, 129, 88, 87, 115, 51, 103,	/* kexec_load *_module reboot swap* acct syslog */
+	79, 264, 343, 124, 404, 405, 131, 342,	/* time setters quotactl open_by_handle_at */
+	110, 101, 166, 113,			/* iopl ioperm vm86 vm86old */
+	21, 22, 52, 217, 346, 430, 431, 432, 433, 429, 428, 442,	/* mount family, setns */
+};
+
 #define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
 #define ERRNO(e) RET(SECCOMP_RET_ERRNO | (e))
+#define JEQ(k, t, f) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
+
+struct prog { struct sock_filter f[256]; size_t n; };
+
+static void emit(struct prog *p, struct sock_filter s) { p->f[p->n++] = s; }
+
+/* One architecture's rules: DENIED refused, clone3 ENOSYS (libcs then
+ * fall back to clone, whose flags BPF can see), no namespace flags on
+ * clone or unshare (a user namespace would hand back every capability we
+ * dropped, against the kernel's less-trodden paths), the rest allowed. */
+static void arch_rules(struct prog *p, const unsigned *denied, size_t n, unsigned nr_clone3,
+		       unsigned nr_clone, unsigned nr_unshare)
+{
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	for (size_t i = 0; i < n; i++) {
+		emit(p, (struct sock_filter)JEQ(denied[i], 0, 1));
+		emit(p, (struct sock_filter)ERRNO(EPERM));
+	}
+	emit(p, (struct sock_filter)JEQ(nr_clone3, 0, 1));
+	emit(p, (struct sock_filter)ERRNO(ENOSYS));
+	emit(p, (struct sock_filter)JEQ(nr_clone, 1, 0));
+	emit(p, (struct sock_filter)JEQ(nr_unshare, 0, 3));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])));
+	emit(p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_FLAGS, 0, 1));
+	emit(p, (struct sock_filter)ERRNO(EPERM));
+	emit(p, (struct sock_filter)RET(SECCOMP_RET_ALLOW));
+}
 
 int seccomp_default(void)
 {
-	struct sock_filter f[NDENIED * 2 + 24];
-	size_t n = 0;
+	struct prog p = { .n = 0 };
+	size_t at;
 
-	/* Only x86_64 syscalls: refuse the x32 and i386 entry points, whose
-	 * numbers differ and would slip past the list. */
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
-	f[n++] = (struct sock_filter)ERRNO(ENOSYS);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1);
-	f[n++] = (struct sock_filter)ERRNO(ENOSYS);
-	for (size_t i = 0; i < NDENIED; i++) {
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i], 0, 1);
-		f[n++] = (struct sock_filter)ERRNO(EPERM);
-	}
-	/* clone3 passes its flags in memory, out of BPF's reach: ENOSYS makes
-	 * libcs fall back to clone, whose flags we can see. */
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1);
-	f[n++] = (struct sock_filter)ERRNO(ENOSYS);
-	/* No new namespaces: a user namespace would hand back every capability
-	 * we dropped, against the kernel's less-trodden paths. */
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 1, 0);
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_unshare, 0, 3);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NS_FLAGS, 0, 1);
-	f[n++] = (struct sock_filter)ERRNO(EPERM);
-	f[n++] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+	emit(&p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	/* x86_64; its x32 numbers (bit 30) are refused, not checked twice. */
+	at = p.n;
+	emit(&p, (struct sock_filter)JEQ(AUDIT_ARCH_X86_64, 0, 0));
+	emit(&p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	emit(&p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1));
+	emit(&p, (struct sock_filter)ERRNO(ENOSYS));
+	arch_rules(&p, denied64, sizeof(denied64) / sizeof(*denied64), SYS_clone3, SYS_clone,
+		   SYS_unshare);
+	p.f[at].jf = (unsigned char)(p.n - at - 1);
+	/* i386, as docker allows it too. */
+	at = p.n;
+	emit(&p, (struct sock_filter)JEQ(AUDIT_ARCH_I386, 0, 0));
+	arch_rules(&p, denied32, sizeof(denied32) / sizeof(*denied32), 435, 120, 310);
+	p.f[at].jf = (unsigned char)(p.n - at - 1);
+	emit(&p, (struct sock_filter)ERRNO(ENOSYS));	/* any other architecture */
 
-	struct sock_fprog prog = { .len = (unsigned short)n, .filter = f };
+	struct sock_fprog prog = { .len = (unsigned short)p.n, .filter = p.f };
 	/* No PR_SET_NO_NEW_PRIVS: installed while we still hold CAP_SYS_ADMIN,
 	 * so setuid binaries in the image keep working, as under docker. */
 	return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);

@@ -14,7 +14,8 @@
  *   probe stdin              read stdin to EOF, print how many bytes
  *   probe sys NAME           try one syscall the seccomp filter refuses
  *                            (keyctl, unshare-user, clone-newns, bpf,
- *                            io_uring, clone3); "ok" or the errno text
+ *                            io_uring, clone3, i386-getpid, i386-keyctl);
+ *                            "ok" or the errno text
  *
  * Compiled with: musl-gcc -static -Os -o probe probe.c */
 #define _GNU_SOURCE
@@ -178,6 +179,16 @@ static int sys(const char *name)
 		r = syscall(SYS_clone3, attr, 0);
 	else if (!strcmp(name, "getpid"))
 		r = syscall(SYS_getpid);
+	else if (!strncmp(name, "i386-", 5)) {
+		/* The 32-bit entry (int 0x80), as a 32-bit program makes it:
+		 * getpid is 20, keyctl 288 there. */
+		long nr = !strcmp(name + 5, "getpid") ? 20 : 288;
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(0), "c"(-3), "d"(0) : "memory");
+		if (r < 0 && r > -4096) {
+			errno = (int)-r;
+			r = -1;
+		}
+	}
 	if (r >= 0) {
 		printf("ok\n");
 		return 0;
