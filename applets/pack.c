@@ -34,6 +34,33 @@ static bool ends_with(const char *s, const char *suffix)
 	return n > k && !strcmp(s + n - k, suffix);
 }
 
+/* The file's data, holes written as zeros (the reader gives blocks with
+ * offsets; data after a hole would otherwise move up). */
+static int copy_file(struct archive *disk, struct archive *out, int64_t size)
+{
+	static const char zeros[65536];
+	const void *buf;
+	size_t n;
+	int64_t off, pos = 0;
+	int r;
+
+	while ((r = archive_read_data_block(disk, &buf, &n, &off)) == ARCHIVE_OK || r == ARCHIVE_EOF) {
+		int64_t upto = r == ARCHIVE_EOF ? size : off;
+		for (; pos < upto; ) {
+			size_t k = upto - pos > (int64_t)sizeof(zeros) ? sizeof(zeros) : (size_t)(upto - pos);
+			if (archive_write_data(out, zeros, k) < 0)
+				return -1;
+			pos += (int64_t)k;
+		}
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (n && archive_write_data(out, buf, n) < 0)
+			return -1;
+		pos = off + (int64_t)n;
+	}
+	return -1;
+}
+
 int pack_main(int argc, char **argv)
 {
 	struct archive *disk, *out;
@@ -72,8 +99,14 @@ int pack_main(int argc, char **argv)
 		warn("%s: %s", file, archive_error_string(archive_errno(out) ? out : disk));
 		goto fail;
 	}
+	/* Hard links: the first name carries the data, the others link to it. */
+	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
+	if (!links)
+		die("out of memory");
+	archive_entry_linkresolver_set_strategy(links, archive_format(out));
 	e = archive_entry_new();
 	while ((r = archive_read_next_header2(disk, e)) != ARCHIVE_EOF) {
+		struct archive_entry *w = e, *spare = NULL;
 		if (r < ARCHIVE_WARN) {
 			warn("%s: %s", dir, archive_error_string(disk));
 			goto fail;
@@ -81,22 +114,18 @@ int pack_main(int argc, char **argv)
 		archive_read_disk_descend(disk);
 		archive_entry_set_uname(e, NULL);
 		archive_entry_set_gname(e, NULL);
-		if (archive_write_header(out, e) < ARCHIVE_WARN) {
-			warn("%s: %s", archive_entry_pathname(e), archive_error_string(out));
+		archive_entry_linkify(links, &w, &spare);
+		if (!w)
+			continue;
+		if (archive_write_header(out, w) < ARCHIVE_WARN) {
+			warn("%s: %s", archive_entry_pathname(w), archive_error_string(out));
 			goto fail;
 		}
-		if (archive_entry_size(e) > 0 && !archive_entry_hardlink(e)) {
-			const void *buf;
-			size_t size;
-			int64_t off;
-			while ((r = archive_read_data_block(disk, &buf, &size, &off)) == ARCHIVE_OK)
-				if (archive_write_data(out, buf, size) < 0)
-					break;
-			if (r != ARCHIVE_EOF) {
-				warn("%s: %s", archive_entry_pathname(e),
-				     archive_error_string(r == ARCHIVE_OK ? out : disk));
-				goto fail;
-			}
+		if (archive_entry_size(w) > 0 && !archive_entry_hardlink(w) &&
+		    copy_file(disk, out, archive_entry_size(w)) < 0) {
+			warn("%s: %s", archive_entry_pathname(w), archive_error_string(out) ?
+			     archive_error_string(out) : archive_error_string(disk));
+			goto fail;
 		}
 	}
 	if (archive_write_close(out) != ARCHIVE_OK) {
