@@ -412,7 +412,8 @@ static int supervise(struct run *r, pid_t init, int master, int sfd)
 
 /* CVE-2019-5736: a container must never be able to open this binary for
  * writing through /proc/PID/exe. Run from a sealed in-memory copy, as
- * runc does: even a process that reaches our exe finds only the copy. */
+ * runc does: even a process that reaches our exe finds only the copy.
+ * Used where the container keeps CAP_SYS_PTRACE (--privileged). */
 static void reexec_sealed(void)
 {
 	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), mfd;
@@ -458,8 +459,14 @@ int run_main(int argc, char **argv)
 	int c, sv[2];
 
 	die_status = usage_status = 125;
-	/* First: option parsing edits argv in place, the re-exec needs it whole. */
-	reexec_sealed();
+	/* CVE-2019-5736. PID 1 is made non-dumpable before any container code
+	 * runs, so without CAP_SYS_PTRACE nothing inside can open its
+	 * /proc/1/exe. --privileged keeps that capability: then run from a
+	 * sealed copy (first: option parsing edits argv, the re-exec needs it
+	 * whole; a --privileged among CMD's arguments only costs a copy). */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--privileged"))
+			reexec_sealed();
 	opterr = 0;
 	env_set(&r, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	while ((c = getopt_long(argc, argv, "+ite:w:u:v:m:", opts, NULL)) != -1) {
