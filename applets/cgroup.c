@@ -1,14 +1,14 @@
 /* mdk-cgroup: list and remove the cgroups of containers, for garbage
  * collectors (m-docker prune) and for cleaning up after a killed mdk-run.
  *
- * usage: mdk-cgroup ls | mdk-cgroup prune | mdk-cgroup rm ID...
+ * usage: mdk-cgroup ls | mdk-cgroup prune | mdk-cgroup rm [-f] ID...
  *
  * Container cgroups live at PARENT/ID in each hierarchy (PARENT is
  * $MDK_CGROUP_PARENT, default m-docker). ls prints "ID running|empty" per
  * container cgroup; prune removes those no mdk-run holds and no task is in,
  * printing each (safe while containers start and run: mdk-run holds an
  * flock on its cgroup from its mkdir on); rm kills what runs in ID's
- * cgroup and removes it. Removal is rmdir with a bounded retry, never rm -rf.
+ * cgroup and removes it -- but not while ID's mdk-run lives (-f: even then). Removal is rmdir with a bounded retry, never rm -rf.
  *
  * Exit codes: 0 ok, 1 failed, 2 usage error. */
 #include <errno.h>
@@ -18,12 +18,13 @@
 #include "mdk.h"
 
 const char cgroup_usage[] =
-	"usage: mdk-cgroup ls | prune | rm ID...\n"
+	"usage: mdk-cgroup ls | prune | rm [-f] ID...\n"
 	"Container cgroups are PARENT/ID in every hierarchy ($MDK_CGROUP_PARENT,\n"
 	"default m-docker).\n"
 	"  ls         print 'ID running' or 'ID empty' for each\n"
 	"  prune      remove (and print) those of dead containers; safe while others run\n"
-	"  rm ID...   kill what runs in ID's cgroup and remove it\n"
+	"  rm [-f] ID...  kill what runs in ID's cgroup and remove it; refused while\n"
+	"             ID's mdk-run lives, unless -f\n"
 	"Exit codes: 0 ok, 1 failed, 2 usage error.\n";
 
 static int failed;
@@ -55,12 +56,21 @@ int cgroup_main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "rm"))
 		usage_die("unknown command '%s'", argv[1]);
-	if (argc < 3)
+	int first = 2;
+	bool force = argc > 2 && !strcmp(argv[2], "-f");
+	if (force)
+		first++;
+	if (argc <= first)
 		usage_die("rm needs an ID");
-	for (int i = 2; i < argc; i++)
+	for (int i = first; i < argc; i++)
 		if (!valid_name(argv[i]))
 			usage_die("invalid container ID '%s'", argv[i]);
-	for (int i = 2; i < argc; i++) {
+	for (int i = first; i < argc; i++) {
+		if (!force && cgroup_locked(argv[i])) {
+			warn("container '%s' is running (its mdk-run holds the cgroup); not removed", argv[i]);
+			failed = 1;
+			continue;
+		}
 		if (cgroup_destroy(argv[i]) < 0) {
 			warn_errno("remove cgroup %s/%s", cgroup_parent(), argv[i]);
 			failed = 1;

@@ -1,6 +1,6 @@
 /* mdk-unpack: unpack an image archive into a read-only layer, once.
  *
- * usage: mdk-unpack [-R ROOT] [-q] [-c] [-n NAME] IMAGE
+ * usage: mdk-unpack [-R ROOT] [-q] [-c] [-n NAME] IMAGE | mdk-unpack [-R ROOT] -g
  *
  * IMAGE is a name looked up in ROOT/images/ (NAME.tar, .tar.gz, .tgz, .tar.xz,
  * .tar.zst, .tar.bz2) or a path to an archive (anything with a '/'). The
@@ -11,7 +11,9 @@
  * layer, and names with "..", absolute names, trees deeper than 256 levels
  * and file flags are refused. Needs root (chroot). Prints the layer directory.
  *
- * With -c, only check: print the layer if it is unpacked and current, else
+ * With -g, garbage-collect: remove the layer versions that are neither an
+ * image's current layer nor used by a container (each under its image's
+ * lock), printing each. With -c, only check: print the layer if it is unpacked and current, else
  * exit 1 silently; nothing is extracted.
  *
  * Exit codes: 0 layer ready, 1 failed (nothing left behind) or -c: not
@@ -29,7 +31,7 @@
 #include "mdk.h"
 
 const char unpack_usage[] =
-	"usage: mdk-unpack [-R ROOT] [-q] [-c] [-n NAME] IMAGE\n"
+	"usage: mdk-unpack [-R ROOT] [-q] [-c] [-n NAME] IMAGE | mdk-unpack [-R ROOT] -g\n"
 	"Unpack image archive IMAGE into the read-only layer ROOT/layers/NAME, once,\n"
 	"atomically and confined to the layer; print the layer directory.\n"
 	"IMAGE: a name in ROOT/images/ (NAME.tar, .tar.gz, .tgz, .tar.xz, .tar.zst,\n"
@@ -38,6 +40,7 @@ const char unpack_usage[] =
 	"  -n NAME  layer name for a path IMAGE (default: file name less extensions)\n"
 	"  -q       no progress line\n"
 	"  -c       check only: print the layer if unpacked and current, else exit 1\n"
+	"  -g       remove old layer versions no image and no container uses; print them\n"
 	"Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error.\n";
 
 static const char *const exts[] = { ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz",
@@ -89,19 +92,30 @@ int unpack_main(int argc, char **argv)
 	const char *rootflag = NULL, *name = NULL, *image;
 	char *root, *path = NULL, version[MDK_NAME_MAX + 16], cur[sizeof(version)];
 	char tmp[MDK_NAME_MAX + 32];
-	bool quiet = false, check = false;
+	bool quiet = false, check = false, gc = false;
 	struct stat st;
 	int c, fd, rootfd, layersfd, lockfd, tmpfd;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+R:n:qc")) != -1) {
+	while ((c = getopt(argc, argv, "+R:n:qcg")) != -1) {
 		switch (c) {
 		case 'c': check = true; break;
+		case 'g': gc = true; break;
 		case 'R': rootflag = optarg; break;
 		case 'n': name = optarg; break;
 		case 'q': quiet = true; break;
 		default: usage_die("unknown option '-%c'", optopt);
 		}
+	}
+	if (gc) {
+		if (argc != optind)
+			usage_die("-g takes no IMAGE");
+		if ((rootfd = store_open(store_root(rootflag), &root)) < 0)
+			die_errno("data root '%s'", store_root(rootflag));
+		if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+		    layer_gc(layersfd) < 0)
+			die_errno("remove old layers in '%s/layers'", root);
+		return 0;
 	}
 	if (argc - optind != 1)
 		usage_die("expected one IMAGE, got %d arguments", argc - optind);

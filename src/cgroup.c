@@ -442,6 +442,25 @@ static bool in_use(int basefd, const char *base, const char *name)
 	return used;
 }
 
+/* Does a live mdk-run hold container ID's cgroup lock? */
+bool cgroup_locked(const char *id)
+{
+	char *base = lock_parent(cgroup_mode()), *dir;
+	int fd;
+	bool locked;
+
+	if (!base)
+		return false;
+	dir = xasprintf("%s/%s", base, id);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	locked = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	free(base);
+	return locked;
+}
+
 /* For each container cgroup under PARENT: FN(id, in use). With PRUNE, the
  * ones not in use are removed (FN is told after), under PARENT's exclusive
  * lock, so that no container being set up can be taken for a dead one. */

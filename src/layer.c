@@ -113,3 +113,81 @@ int layer_clean_debris(int layersfd, const char *name)
 	closedir(d);
 	return err ? (errno = err, -1) : 0;
 }
+
+/* Is VERSION named in the "layers=" line of any container's state file? */
+static bool version_in_use(int layersfd, const char *version)
+{
+	int fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	bool used = false;
+
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return true;	/* cannot tell: keep it */
+	}
+	while (!used && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char path[300], line[4096];
+		if (n < 4 || strcmp(de->d_name + n - 3, "+rw"))
+			continue;
+		snprintf(path, sizeof(path), "%s/state", de->d_name);
+		int sfd = openat(layersfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		FILE *f = sfd < 0 ? NULL : fdopen(sfd, "r");
+		if (!f) {
+			if (sfd >= 0)
+				close(sfd);
+			used = true;	/* a container half made: keep everything */
+			continue;
+		}
+		while (!used && fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "layers=", 7))
+				continue;
+			for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
+				used = !strcmp(t, version);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return used;
+}
+
+/* Remove the versions of image layers that are neither an image's current
+ * layer nor used by a container: each under its image's lock, so never one
+ * that an unpack is publishing. Renamed to debris first, so a removal cut
+ * short is never taken for a layer. Prints each removed version. */
+int layer_gc(int layersfd)
+{
+	int fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char name[MDK_NAME_MAX + 1], cur[MDK_NAME_MAX + 16], tmp[MDK_NAME_MAX + 32];
+		const char *at = strchr(de->d_name, '@');
+		int lock;
+
+		if (de->d_name[0] == '.' || !at || (size_t)(at - de->d_name) > MDK_NAME_MAX)
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(at - de->d_name), de->d_name);
+		if (!valid_name(name) || (lock = layer_lock(layersfd, name)) < 0)
+			continue;
+		if ((layer_current(layersfd, name, cur, sizeof(cur)) < 0 || strcmp(cur, de->d_name)) &&
+		    !version_in_use(layersfd, de->d_name)) {
+			snprintf(tmp, sizeof(tmp), ".tmp-%s@gc%ld", name, (long)getpid());
+			if (renameat(layersfd, de->d_name, layersfd, tmp) < 0 ||
+			    rm_tree_nocross(layersfd, tmp) < 0) {
+				if (!err)
+					err = errno;
+			} else {
+				printf("%s\n", de->d_name);
+			}
+		}
+		close(lock);
+	}
+	closedir(d);
+	return err ? (errno = err, -1) : 0;
+}

@@ -127,6 +127,7 @@ const char *cgroup_parent(void);	/* $MDK_CGROUP_PARENT or "m-docker" */
 int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n);
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n);
 int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
+bool cgroup_locked(const char *id);	/* held by a live mdk-run */
 int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg);
 
 /* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
@@ -135,6 +136,7 @@ int layer_current(int layersfd, const char *name, char *out, size_t n);
 int layer_lock(int layersfd, const char *name);
 int layer_publish(int layersfd, const char *name, const char *version);
 int layer_clean_debris(int layersfd, const char *name);
+int layer_gc(int layersfd);	/* remove unused old versions; prints them */
 
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.

@@ -259,7 +259,11 @@ check prune-removes "prune rc=$prc out=$pout ls before=[$ls2] v2x: $(ls -d $P/v2
 ls3=$(mdk cgroup ls 2>&1)
 check prune-keeps-running "ls after prune=[$ls3] mdk-run alive: $(kill -0 $Y && echo yes)" \
 	eval '[ "$ls3" = "v2y running" ] && kill -0 $Y && populated v2y'
-rout=$(mdk cgroup rm v2y 2>&1)
+nout=$(mdk cgroup rm v2y 2>&1)
+nrc=$?
+check rm-refuses-live "rm rc=$nrc out=$nout" \
+	eval '[ $nrc -eq 1 ] && populated v2y'
+rout=$(mdk cgroup rm -f v2y 2>&1)
 rrc=$?
 wait $Y
 yrc=$?
