@@ -10,7 +10,7 @@
  * flock on its cgroup from its mkdir on); rm kills what runs in ID's
  * cgroup and removes it -- but not while ID's mdk-run lives (-f: even then). Removal is rmdir with a bounded retry, never rm -rf.
  *
- * Exit codes: 0 ok, 1 failed, 2 usage error. */
+ * Exit codes: 0 ok, 1 failed, 2 usage error, 3 rm refused: running. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,7 +25,7 @@ const char cgroup_usage[] =
 	"  prune      remove (and print) those of dead containers; safe while others run\n"
 	"  rm [-f] ID...  kill what runs in ID's cgroup and remove it; refused while\n"
 	"             ID's mdk-run lives, unless -f\n"
-	"Exit codes: 0 ok, 1 failed, 2 usage error.\n";
+	"Exit codes: 0 ok, 1 failed, 2 usage error, 3 rm refused: the container runs.\n";
 
 static int failed;
 
@@ -68,7 +68,7 @@ int cgroup_main(int argc, char **argv)
 	for (int i = first; i < argc; i++) {
 		if (!force && cgroup_locked(argv[i])) {
 			warn("container '%s' is running (its mdk-run holds the cgroup); not removed", argv[i]);
-			failed = 1;
+			failed = failed ? failed : 3;
 			continue;
 		}
 		if (cgroup_destroy(argv[i]) < 0) {

@@ -262,7 +262,7 @@ check prune-keeps-running "ls after prune=[$ls3] mdk-run alive: $(kill -0 $Y && 
 nout=$(mdk cgroup rm v2y 2>&1)
 nrc=$?
 check rm-refuses-live "rm rc=$nrc out=$nout" \
-	eval '[ $nrc -eq 1 ] && populated v2y'
+	eval '[ $nrc -eq 3 ] && populated v2y'
 rout=$(mdk cgroup rm -f v2y 2>&1)
 rrc=$?
 wait $Y
