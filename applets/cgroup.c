@@ -27,8 +27,6 @@ const char cgroup_usage[] =
 	"             ID's mdk-run lives, unless -f\n"
 	"Exit codes: 0 ok, 1 failed, 2 usage error, 3 rm refused: the container runs.\n";
 
-static int failed;
-
 static void print_one(const char *id, bool populated, void *arg)
 {
 	(void)arg;
@@ -44,6 +42,8 @@ static void print_pruned(const char *id, bool used, void *arg)
 
 int cgroup_main(int argc, char **argv)
 {
+	int failed = 0;
+
 	if (argc < 2)
 		usage_die("expected ls, prune or rm");
 	if (!strcmp(argv[1], "ls") || !strcmp(argv[1], "prune")) {

@@ -180,7 +180,7 @@ int unpack_main(int argc, char **argv)
 	}
 
 	struct extract x = {
-		.fd = fd, .label = name, .total = st.st_size, .owner = geteuid() == 0,
+		.fd = fd, .label = name, .total = st.st_size,
 		.progress = !quiet && isatty(STDERR_FILENO), .stop = &stop_sig,
 	};
 	/* Confine every path the archive names to the layer. libarchive's own

@@ -168,8 +168,10 @@ int extract_archive(struct extract *x)
 	struct archive_entry *e;
 	uint64_t entries = 0;
 	char ebuf[256];
-	int flags = ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-		    ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
+	/* OWNER: numeric uid/gid (extracting needs chroot, hence privilege). */
+	int flags = ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+		    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+		    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS;
 	int r, ret = -1;
 
 	if (!in || !out)
@@ -178,8 +180,6 @@ int extract_archive(struct extract *x)
 	 * make the layer impossible to delete. No ARCHIVE_EXTRACT_SPARSE: it
 	 * scans all data for zeros in 4 KiB writes (10% slower, like tar -S);
 	 * holes the archive itself records (GNU/pax sparse) are kept anyway. */
-	if (x->owner)
-		flags |= ARCHIVE_EXTRACT_OWNER;
 	archive_write_disk_set_options(out, flags);
 	/* No user/group lookup: numeric ids, never the host's /etc/passwd. */
 	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||

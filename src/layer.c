@@ -88,23 +88,30 @@ int layer_publish(int layersfd, const char *name, const char *version)
 	return renameat(layersfd, tmp, layersfd, name);
 }
 
+/* A directory stream on layers/ (LAYERSFD may be O_PATH). */
+static DIR *layers_dir(int layersfd)
+{
+	int fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 /* Remove what killed extractions of NAME left. Call with NAME's lock held:
  * then no extraction of NAME is running. */
 int layer_clean_debris(int layersfd, const char *name)
 {
 	char prefix[MDK_NAME_MAX + 8];
-	int fd, err = 0;
+	int err = 0;
 	size_t n;
 	DIR *d;
 	struct dirent *de;
 
 	n = (size_t)snprintf(prefix, sizeof(prefix), ".tmp-%s@", name);
-	if ((fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (!(d = layers_dir(layersfd)))
 		return -1;
-	if (!(d = fdopendir(fd))) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, prefix, n) == 0 &&
 		    rm_tree_nocross(layersfd, de->d_name) < 0 && !err)
@@ -117,16 +124,12 @@ int layer_clean_debris(int layersfd, const char *name)
 /* Is VERSION named in the "layers=" line of any container's state file? */
 static bool version_in_use(int layersfd, const char *version)
 {
-	int fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = layers_dir(layersfd);
 	struct dirent *de;
 	bool used = false;
 
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return true;	/* cannot tell: keep it */
-	}
 	while (!used && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		char path[300], line[4096];
@@ -159,9 +162,9 @@ static bool version_in_use(int layersfd, const char *version)
  * short is never taken for a layer. Prints each removed version. */
 int layer_gc(int layersfd)
 {
-	int fd = openat(layersfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	DIR *d = layers_dir(layersfd);
 	struct dirent *de;
+	int err = 0;
 
 	if (!d)
 		return -1;

@@ -145,7 +145,6 @@ struct extract {
 	int fd;
 	const char *label;	/* image name, for messages */
 	int64_t total;		/* archive size, for progress */
-	bool owner;		/* restore numeric uid/gid (needs root) */
 	bool progress;		/* one updating line on stderr */
 	volatile sig_atomic_t *stop;	/* set by a signal handler: give up */
 	uint64_t entries;	/* out: entries extracted */
