@@ -59,7 +59,10 @@ procs_under() {
 mdk_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/mdk-test.XXXXXX")
 	MDK_ROOT=$T/root
-	export MDK_ROOT T
+	# Container cgroups under a parent of the test's own (suites may pick
+	# another after this); teardown checks and removes it.
+	MDK_CGROUP_PARENT=mdk-test-$$
+	export MDK_ROOT T MDK_CGROUP_PARENT
 	_skipped=
 	_mounts_before=$(mount_table)
 }
@@ -86,6 +89,17 @@ mdk_teardown() {
 		_d="$_d $(printf '%s\n' "$_now" | grep -vxF "$_mounts_before" | sed 's/^/+/')"
 		_leak="$_leak host mount table changed: $(echo $_d)"
 	fi
+	# Container cgroups left under the test's parent; then the parent itself.
+	for _cg in /sys/fs/cgroup/"$MDK_CGROUP_PARENT" /sys/fs/cgroup/*/"$MDK_CGROUP_PARENT"; do
+		[ -d "$_cg" ] || continue
+		for _c in "$_cg"/*/; do
+			[ -d "$_c" ] || continue
+			_leak="$_leak cgroup left behind: $_c"
+			_id=${_c%/}
+			"$MDK" cgroup rm -f "${_id##*/}" >/dev/null 2>&1
+		done
+		rmdir "$_cg" 2>/dev/null
+	done
 	endSkipping
 	[ -n "$_leak" ] && fail "teardown:$_leak"
 	# Only with nothing mounted below it may the directory be deleted.
