@@ -6,6 +6,7 @@
 #   ./build.sh test     build, then run tests/run.sh
 #   ./build.sh bench    build, then run bench/run.sh
 #   ./build.sh deps     only the static dependencies
+#   ./build.sh fetch    only their sources; prints the versions fetched
 #   ./build.sh clean    remove build/ (the dependency cache too)
 #
 # The dependencies (zlib, bzip2, xz, zstd, libarchive) come from Debian's source
@@ -14,7 +15,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")" && pwd)
-B=$top/build
+B=${MDK_BUILD:-$top/build}   # MDK_BUILD: another build directory
 D=$B/deps              # cache: sources, objects, and the sysroot in $D/root
 P=$D/root
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -55,31 +56,119 @@ need_pkgs() {
 }
 
 # --- static dependencies from Debian source packages --------------------------
+SRC_PKGS="zlib bzip2 xz-utils libzstd libarchive"
+
+# The deb-src lines to fetch from: $MDK_APT_SOURCES (a sources.list file) when
+# set, else the machine's own apt configuration -- the URIs of its deb entries
+# for this release, its -updates and its -security suite -- so a machine that
+# reaches Debian only through its own mirror or proxy builds too. apt parses
+# the configuration (one-line and deb822 forms alike).
+apt_sources() {
+	if [ -n "${MDK_APT_SOURCES:-}" ]; then
+		cat "$MDK_APT_SOURCES"
+		return
+	fi
+	# shellcheck disable=SC1091
+	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release; set MDK_APT_SOURCES to a deb-src list"
+	list=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
+		'Created-By: Packages' 'Target-Of: deb' | sort -u | while read -r uri suite comp; do
+		case $suite in "$codename" | "$codename"-updates | "$codename"-security) ;; *) continue ;; esac
+		[ "$comp" = main ] && echo "deb-src $uri $suite main"
+	done)
+	[ -n "$list" ] || die "apt has no deb entry for $codename main (see /etc/apt/sources.list*); set MDK_APT_SOURCES to a deb-src list"
+	echo "$list"
+}
+
+# Versions newest first, by Debian's rules.
+newest_first() {
+	out=
+	for v; do
+		new= placed=
+		for o in $out; do
+			if [ -z "$placed" ] && dpkg --compare-versions "$v" gt "$o"; then
+				new="$new $v" placed=1
+			fi
+			new="$new $o"
+		done
+		[ -n "$placed" ] || new="$new $v"
+		out=$new
+	done
+	echo $out
+}
+
+# fetch_one PKG DIR: download PKG's source into DIR and unpack it as DIR/PKG.
+# Newest listed version first, from the suites in the order security, updates,
+# release; when one cannot be fetched (a mirror's pool lagging behind its
+# index), the next. apt verifies each file against the signed index.
+fetch_one() {
+	pkg=$1 dir=$2
+	# "VERSION SUITE" pairs, as the indexes list them.
+	# shellcheck disable=SC2086
+	pairs=$(apt-cache $aptopt madison "$pkg" 2>/dev/null |
+		awk -F'|' '$3 ~ / Sources$/ { split($2, v, " "); split($3, w, " "); sub("/.*", "", w[2]); print v[1], w[2] }' | sort -u)
+	[ -n "$pairs" ] || die "$pkg: no source package in the index (sources: $(grep -v '^#' "$D/apt/sources.list" | tr '\n' ';'))"
+	# shellcheck disable=SC2046
+	versions=$(newest_first $(echo "$pairs" | cut -d' ' -f1 | sort -u))
+	cands=
+	for v in $versions; do
+		for rank in -security -updates ''; do
+			for suite in $(echo "$pairs" | awk -v v="$v" '$1 == v { print $2 }'); do
+				case $rank:$suite in
+				-security:*-security | -updates:*-updates) ;;
+				:*-security | :*-updates) continue ;;
+				:*) ;;
+				*) continue ;;
+				esac
+				cands="$cands $v@$suite"
+			done
+		done
+	done
+	first= why= tried=
+	for c in $cands; do
+		v=${c%@*} suite=${c#*@}
+		first=${first:-$c}
+		rm -rf "$dir/dl"
+		mkdir -p "$dir/dl"
+		# shellcheck disable=SC2086
+		if (cd "$dir/dl" && apt-get $aptopt source -qq --download-only "$pkg/$suite") >"$D/apt/$pkg.log" 2>&1 &&
+			[ -f "$dir/dl/${pkg}_${v#*:}.dsc" ]; then
+			[ "$c" = "$first" ] || log "deps: $pkg $v from $suite used instead of ${first%@*} from ${first#*@}: $why"
+			# dpkg-source -x applies Debian's patches (security fixes included).
+			(cd "$dir/dl" && dpkg-source --no-check -q -x "${pkg}_${v#*:}.dsc" "../$pkg" >/dev/null) ||
+				die "$pkg $v: dpkg-source failed"
+			rm -rf "$dir/dl"
+			echo "$pkg $v" >>"$dir/versions"
+			return 0
+		fi
+		e=$(grep -m1 '^E: ' "$D/apt/$pkg.log" | sed 's/^E: //; s/ *\[IP:.*//')
+		[ -n "$why" ] || why=${e:-apt-get source failed}
+		tried="$tried $v from $suite (${e:-failed});"
+	done
+	rm -rf "$dir/dl"
+	die "$pkg: no listed source version could be fetched; tried:${tried%;}"
+}
+
+# Fetched into src.new and renamed to src only when every package unpacked:
+# an interrupted or failed fetch is never taken as complete; a retry starts clean.
 fetch_sources() {
 	[ -f "$D/src/.fetched" ] && return 0
-	rm -rf "$D/src" "$D/apt"
-	mkdir -p "$D/src" "$D/apt/lists/partial"
+	rm -rf "$D/src" "$D/src.new" "$D/apt"
+	mkdir -p "$D/src.new" "$D/apt/lists/partial"
 	# A private sources list and state dir: the host's apt setup is not touched.
-	for suite in bookworm bookworm-updates; do
-		echo "deb-src http://deb.debian.org/debian $suite main"
-	done >"$D/apt/sources.list"
-	echo "deb-src http://deb.debian.org/debian-security bookworm-security main" >>"$D/apt/sources.list"
+	apt_sources >"$D/apt/sources.list"
 	aptopt="-o Dir::Etc::SourceList=$D/apt/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$D/apt/lists -o APT::Sandbox::User=root"
 	# shellcheck disable=SC2086
-	apt-get $aptopt update -qq
-	# shellcheck disable=SC2086
-	(cd "$D/src" && apt-get $aptopt source -qq --download-only \
-		zlib bzip2 xz-utils libzstd libarchive >/dev/null)
-	for dsc in "$D"/src/*.dsc; do
-		name=$(basename "$dsc" .dsc)
-		# dpkg-source -x applies Debian's patches (security fixes included).
-		(cd "$D/src" && dpkg-source --no-check -q -x "$dsc" "${name%%_*}" >/dev/null)
+	apt-get $aptopt update -qq || die "apt-get update of the deb-src list $D/apt/sources.list failed"
+	for pkg in $SRC_PKGS; do
+		fetch_one "$pkg" "$D/src.new"
 	done
-	touch "$D/src/.fetched"
+	touch "$D/src.new/.fetched"
+	mv "$D/src.new" "$D/src"
 }
 
 build_deps() {
-	[ -f "$P/.done" ] && return 0
+	[ -f "$P/.done" ] && [ -f "$P/versions" ] && return 0
 	fetch_sources
 	rm -rf "$P"
 	mkdir -p "$P/lib" "$P/include" "$D/kinc"
@@ -141,6 +230,8 @@ EOF
 		cp "$s/libarchive/libarchive/archive.h" "$s/libarchive/libarchive/archive_entry.h" "$P/include/")
 	# The static-link order for the project.
 	echo "-larchive -lzstd -llzma -lbz2 -lz" >"$P/libs"
+	# The exact source versions built in, for mdk --version.
+	cp "$s/versions" "$P/versions"
 	touch "$P/.done"
 }
 
@@ -149,10 +240,17 @@ build_mdk() {
 	mkdir -p "$B/obj" "$B/bin"
 	flags="-std=c11 -D_GNU_SOURCE -Os -Wall -Wextra -Werror -Wno-unused-parameter
 		-ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
-		-fno-stack-protector -I$top/src -I$P/include -idirafter $D/kinc
+		-fno-stack-protector -I$top/src -I$B/obj -I$P/include -idirafter $D/kinc
 		-DMDK_VERSION=\"$VERSION\""
 	# Compile each file only when it or a header is newer than its object.
-	newest_h=$(ls -t "$top"/src/*.h | head -n 1)
+	# The dependencies' Debian source versions, for mdk --version.
+	{
+		printf '#define MDK_DEPS \\\n'
+		sed 's/.*/\t"&\\n" \\/' "$P/versions"
+		printf '\t""\n'
+	} >"$B/obj/deps.h.new"
+	if cmp -s "$B/obj/deps.h.new" "$B/obj/deps.h"; then rm -f "$B/obj/deps.h.new"; else mv -f "$B/obj/deps.h.new" "$B/obj/deps.h"; fi
+	newest_h=$(ls -t "$top"/src/*.h "$B/obj/deps.h" | head -n 1)
 	objs=
 	pids=
 	for c in "$top"/src/*.c "$top"/applets/*.c; do
@@ -200,6 +298,7 @@ all | test | bench)
 	esac
 	;;
 deps) need_pkgs; build_deps ;;
+fetch) need_pkgs; fetch_sources; cat "$D/src/versions" ;;
 clean) rm -rf "$B" ;;
-*) die "usage: ./build.sh [all|test|bench|deps|clean]" ;;
+*) die "usage: ./build.sh [all|test|bench|deps|fetch|clean]" ;;
 esac

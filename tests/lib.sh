@@ -42,7 +42,13 @@ mounts_under() {
 		sort -rn | cut -d' ' -f2-
 }
 
-mount_table() { awk '{ print $5, $9 }' /proc/self/mountinfo | sort; }
+# The host's mount table, less what other test runs (their own tmpfs under
+# /tmp/mdk-tests.*) do meanwhile: parallel runs do not fail each other.
+mount_table() {
+	awk -v own="${TMPDIR:-/nonexistent}" \
+		'!(index($5, "/tmp/mdk-tests.") == 1 && $5 != own && index($5, own "/") != 1) { print $5, $9 }' \
+		/proc/self/mountinfo | sort
+}
 
 # Processes whose cwd, root or command line is under $1.
 procs_under() {
