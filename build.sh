@@ -32,7 +32,8 @@ need_pkgs() {
 		xz:xz-utils bzip2:bzip2 busybox:busybox-static file:file"
 	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
-		script:bsdutils shellcheck:shellcheck dash:dash"
+		script:bsdutils shellcheck:shellcheck dash:dash
+		apt-ftparchive:apt-utils gpg:gnupg"
 	for spec in $specs; do
 		tool=${spec%%:*} pkg=${spec#*:}
 		if [ "$tool" = busybox ]; then
@@ -71,6 +72,7 @@ apt_sources() {
 	# shellcheck disable=SC1091
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	[ -n "$codename" ] || die "no VERSION_CODENAME in /etc/os-release; set MDK_APT_SOURCES to a deb-src list"
+	# shellcheck disable=SC2016
 	list=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
 		'Created-By: Packages' 'Target-Of: deb' | sort -u | while read -r uri suite comp; do
 		case $suite in "$codename" | "$codename"-updates | "$codename"-security) ;; *) continue ;; esac
@@ -84,7 +86,7 @@ apt_sources() {
 newest_first() {
 	out=
 	for v; do
-		new= placed=
+		new='' placed=''
 		for o in $out; do
 			if [ -z "$placed" ] && dpkg --compare-versions "$v" gt "$o"; then
 				new="$new $v" placed=1
@@ -124,14 +126,14 @@ fetch_one() {
 			done
 		done
 	done
-	first= why= tried=
+	first='' why='' tried=''
 	for c in $cands; do
 		v=${c%@*} suite=${c#*@}
 		first=${first:-$c}
 		rm -rf "$dir/dl"
 		mkdir -p "$dir/dl"
 		# shellcheck disable=SC2086
-		if (cd "$dir/dl" && apt-get $aptopt source -qq --download-only "$pkg/$suite") >"$D/apt/$pkg.log" 2>&1 &&
+		if (cd "$dir/dl" && apt-get $aptopt source -qq --download-only --only-source "$pkg/$suite") >"$D/apt/$pkg.log" 2>&1 &&
 			[ -f "$dir/dl/${pkg}_${v#*:}.dsc" ]; then
 			[ "$c" = "$first" ] || log "deps: $pkg $v from $suite used instead of ${first%@*} from ${first#*@}: $why"
 			# dpkg-source -x applies Debian's patches (security fixes included).
@@ -157,7 +159,7 @@ fetch_sources() {
 	mkdir -p "$D/src.new" "$D/apt/lists/partial"
 	# A private sources list and state dir: the host's apt setup is not touched.
 	apt_sources >"$D/apt/sources.list"
-	aptopt="-o Dir::Etc::SourceList=$D/apt/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$D/apt/lists -o APT::Sandbox::User=root"
+	aptopt="-o Dir::Etc::SourceList=$D/apt/sources.list -o Dir::Etc::SourceParts=/dev/null -o Dir::State::Lists=$D/apt/lists -o Dir::State::status=/dev/null -o APT::Sandbox::User=root"
 	# shellcheck disable=SC2086
 	apt-get $aptopt update -qq || die "apt-get update of the deb-src list $D/apt/sources.list failed"
 	for pkg in $SRC_PKGS; do
