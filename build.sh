@@ -29,7 +29,7 @@ die() { log "$*"; exit 1; }
 need_pkgs() {
 	missing=
 	specs="musl-gcc:musl-tools cmake:cmake make:make gcc:gcc dpkg-source:dpkg-dev
-		xz:xz-utils bzip2:bzip2 busybox:busybox-static file:file"
+		xz:xz-utils bzip2:bzip2 gperf:gperf busybox:busybox-static file:file"
 	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils shellcheck:shellcheck dash:dash
@@ -57,7 +57,7 @@ need_pkgs() {
 }
 
 # --- static dependencies from Debian source packages --------------------------
-SRC_PKGS="zlib bzip2 xz-utils libzstd libarchive"
+SRC_PKGS="zlib bzip2 xz-utils libzstd libarchive libseccomp jansson libmd"
 
 # The deb-src lines to fetch from: $MDK_APT_SOURCES (a sources.list file) when
 # set, else the machine's own apt configuration -- the URIs of its deb entries
@@ -153,8 +153,14 @@ fetch_one() {
 
 # Fetched into src.new and renamed to src only when every package unpacked:
 # an interrupted or failed fetch is never taken as complete; a retry starts clean.
+# has_all FILE: FILE (a versions record) names every package of $SRC_PKGS,
+# so a dependency added to the list is fetched and built.
+has_all() {
+	[ -f "$1" ] && [ "$(cut -d' ' -f1 "$1" | tr '\n' ' ')" = "$SRC_PKGS " ]
+}
+
 fetch_sources() {
-	[ -f "$D/src/.fetched" ] && return 0
+	[ -f "$D/src/.fetched" ] && has_all "$D/src/versions" && return 0
 	rm -rf "$D/src" "$D/src.new" "$D/apt"
 	mkdir -p "$D/src.new" "$D/apt/lists/partial"
 	# A private sources list and state dir: the host's apt setup is not touched.
@@ -170,7 +176,7 @@ fetch_sources() {
 }
 
 build_deps() {
-	[ -f "$P/.done" ] && [ -f "$P/versions" ] && return 0
+	[ -f "$P/.done" ] && has_all "$P/versions" && return 0
 	fetch_sources
 	rm -rf "$P"
 	mkdir -p "$P/lib" "$P/include" "$D/kinc"
@@ -230,8 +236,27 @@ EOF
 		make -s -j"$JOBS" archive_static >"$D/la-make.log" 2>&1 || { tail -20 "$D/la-make.log"; exit 1; }
 		cp libarchive/libarchive.a "$P/lib/" &&
 		cp "$s/libarchive/libarchive/archive.h" "$s/libarchive/libarchive/archive_entry.h" "$P/include/")
+	log "deps: libseccomp"
+	# gperf regenerates the syscall table at configure time.
+	(cd "$s/libseccomp" && ./configure -q --prefix="$P" --disable-shared --enable-static \
+		--disable-python >/dev/null && make -s -j"$JOBS" -C src >/dev/null &&
+		cp src/.libs/libseccomp.a "$P/lib/" && cp include/seccomp.h include/seccomp-syscalls.h "$P/include/")
+
+	log "deps: jansson"
+	rm -rf "$D/jansson-build"
+	(cd "$s/jansson" && cmake -S . -B "$D/jansson-build" -DCMAKE_TOOLCHAIN_FILE="$D/musl.cmake" \
+		-DCMAKE_BUILD_TYPE=MinSizeRel -DCMAKE_C_FLAGS="$CFLAGS" -DJANSSON_BUILD_DOCS=OFF \
+		-DJANSSON_EXAMPLES=OFF -DJANSSON_WITHOUT_TESTS=ON -DJANSSON_BUILD_SHARED_LIBS=OFF \
+		>"$D/jansson-cmake.log" 2>&1 && make -s -j"$JOBS" -C "$D/jansson-build" >/dev/null &&
+		cp "$D/jansson-build/lib/libjansson.a" "$P/lib/" &&
+		cp "$D/jansson-build/include/jansson.h" "$D/jansson-build/include/jansson_config.h" "$P/include/")
+
+	log "deps: libmd (sha256)"
+	(cd "$s/libmd" && ./configure -q --prefix="$P" --disable-shared --enable-static >/dev/null &&
+		make -s -j"$JOBS" -C src >/dev/null && cp src/.libs/libmd.a "$P/lib/" && cp include/sha2.h "$P/include/")
+
 	# The static-link order for the project.
-	echo "-larchive -lzstd -llzma -lbz2 -lz" >"$P/libs"
+	echo "-larchive -lzstd -llzma -lbz2 -lz -lseccomp -ljansson -lmd" >"$P/libs"
 	# The exact source versions built in, for mdk --version.
 	cp "$s/versions" "$P/versions"
 	touch "$P/.done"
@@ -252,7 +277,17 @@ build_mdk() {
 		printf '\t""\n'
 	} >"$B/obj/deps.h.new"
 	if cmp -s "$B/obj/deps.h.new" "$B/obj/deps.h"; then rm -f "$B/obj/deps.h.new"; else mv -f "$B/obj/deps.h.new" "$B/obj/deps.h"; fi
-	newest_h=$(ls -t "$top"/src/*.h "$B/obj/deps.h" | head -n 1)
+	# The default seccomp filter, compiled by libseccomp here, once, not
+	# at every container start.
+	if [ ! -f "$B/obj/seccomp_default.h" ] || [ "$top/src/seccomp.c" -nt "$B/obj/seccomp_default.h" ] ||
+		[ "$P/.done" -nt "$B/obj/seccomp_default.h" ]; then
+		# shellcheck disable=SC2086
+		musl-gcc $flags -DMDK_SECCOMP_GEN -static -o "$B/obj/seccomp-gen" "$top/src/seccomp.c" \
+			"$top/src/err.c" -L"$P/lib" -lseccomp -ljansson || die "seccomp generator failed to build"
+		"$B/obj/seccomp-gen" >"$B/obj/seccomp_default.h.new" || die "seccomp generator failed"
+		mv -f "$B/obj/seccomp_default.h.new" "$B/obj/seccomp_default.h"
+	fi
+	newest_h=$(ls -t "$top"/src/*.h "$B/obj/deps.h" "$B/obj/seccomp_default.h" | head -n 1)
 	objs=
 	pids=
 	for c in "$top"/src/*.c "$top"/applets/*.c; do

@@ -48,8 +48,11 @@ const char run_usage[] =
 	"  --id ID            container id (hostname, cgroup)\n"
 	"  --net host|none    host: keep the host's network (default none: only lo)\n"
 	"  --privileged       all capabilities, nothing masked, no seccomp filter\n"
-	"  --no-seccomp       without the default seccomp filter (keyrings, bpf,\n"
-	"                     io_uring, new namespaces... are refused by default)\n"
+	"  --security-opt seccomp=FILE  a docker/OCI JSON seccomp profile instead of\n"
+	"                     the default (an allowlist after docker's: keyrings, bpf,\n"
+	"                     mounts, new namespaces... EPERM; unknown syscalls ENOSYS)\n"
+	"  --security-opt seccomp=unconfined, or --no-seccomp: no seccomp filter\n"
+	"  --security-opt no-new-privileges: setuid and file caps give nothing\n"
 	"  --no-init          CMD is PID 1 itself (no signal forwarding or reaping)\n"
 	"  --die-with-parent  end the container when mdk-run's parent dies\n"
 	"  -m, --memory SIZE  memory limit (64m, 1g; swap capped too)\n"
@@ -75,7 +78,10 @@ struct run {
 	size_t nvol;
 	bool in, tty, hostnet, privileged, init;
 	bool chrooted;		/* the root switch fell back to chroot */
-	bool seccomp;		/* the default filter (off: --no-seccomp) */
+	bool seccomp;		/* a filter (off: --no-seccomp, seccomp=unconfined) */
+	const char *profile;	/* seccomp=FILE, else the default */
+	void *filter;		/* compiled before the fork */
+	bool nnp;		/* no-new-privileges */
 	struct limits lim;
 };
 
@@ -157,6 +163,48 @@ static void parse_volume(struct run *r, char *spec)
 	r->nvol++;
 }
 
+/* --security-opt seccomp=FILE|unconfined, no-new-privileges[=true|false] */
+static void security_opt(struct run *r, const char *opt)
+{
+	if (!strncmp(opt, "seccomp=", 8) || !strncmp(opt, "seccomp:", 8)) {
+		r->seccomp = strcmp(opt + 8, "unconfined") != 0;
+		r->profile = r->seccomp ? opt + 8 : NULL;
+		if (r->profile && !*r->profile)
+			usage_die("--security-opt seccomp=: want a profile file or unconfined");
+	} else if (!strcmp(opt, "no-new-privileges") || !strcmp(opt, "no-new-privileges=true") ||
+		   !strcmp(opt, "no-new-privileges:true")) {
+		r->nnp = true;
+	} else if (!strcmp(opt, "no-new-privileges=false") || !strcmp(opt, "no-new-privileges:false")) {
+		r->nnp = false;
+	} else {
+		usage_die("unknown --security-opt '%s' (want seccomp=FILE|unconfined or no-new-privileges)", opt);
+	}
+}
+
+/* The filter is compiled here, before anything is set up: a bad profile
+ * costs nothing, and the container's start does not pay for the parse. */
+static void compile_seccomp(struct run *r)
+{
+	char *text = NULL, err[512];
+	size_t len = 0;
+
+	if (r->profile) {
+		int fd = open(r->profile, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			die_errno("seccomp profile '%s'", r->profile);
+		if (read_fd_max(fd, 1 << 20, &text, &len) < 0)
+			die(errno == EFBIG ? "seccomp profile '%s': larger than 1 MiB" :
+					     "seccomp profile '%s': %s", r->profile, strerror(errno));
+		close(fd);
+	}
+	if (seccomp_compile(text, len, caps_default(), &r->filter, err, sizeof(err)) < 0) {
+		if (r->profile)
+			die("seccomp profile '%s': %s", r->profile, err);
+		die("seccomp filter: %s", err);
+	}
+	free(text);
+}
+
 /* --- in the container --------------------------------------------------------- */
 
 /* The command: PID 2 under our init (or PID 1 with --no-init). */
@@ -203,7 +251,7 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		chan_report(sock, 125, "working directory '%s': %s", r->workdir, strerror(errno));
 		_exit(125);
 	}
-	if (!r->privileged && r->seccomp && seccomp_default() < 0) {
+	if (r->filter && seccomp_install(r->filter) < 0) {
 		chan_report(sock, 125, "install the seccomp filter: %s", strerror(errno));
 		_exit(125);
 	}
@@ -218,6 +266,10 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 	}
 	if (!r->privileged && caps_set(uid == 0) < 0) {
 		chan_report(sock, 125, "set capabilities: %s", strerror(errno));
+		_exit(125);
+	}
+	if (r->nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		chan_report(sock, 125, "no-new-privileges: %s", strerror(errno));
 		_exit(125);
 	}
 	/* No fd of ours may reach the command: not even for a chdir through
@@ -452,6 +504,7 @@ int run_main(int argc, char **argv)
 		{ "pids-limit", required_argument, NULL, 'p' },
 		{ "die-with-parent", no_argument, NULL, 'D' },
 		{ "no-seccomp", no_argument, NULL, 'Z' },
+		{ "security-opt", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run r = { .init = true, .seccomp = true };
@@ -498,6 +551,7 @@ int run_main(int argc, char **argv)
 			break;
 		case 'P': r.privileged = true; break;
 		case 'Z': r.seccomp = false; break;
+		case 'O': security_opt(&r, optarg); break;
 		case 'X': r.init = false; break;
 		case 'D':
 			/* Our death takes the container along (PDEATHSIG of PID 1). */
@@ -531,6 +585,8 @@ int run_main(int argc, char **argv)
 	}
 	if (argc - optind < 2)
 		usage_die("expected ROOTFS and CMD");
+	if (r.seccomp && !r.privileged)
+		compile_seccomp(&r);
 	r.rootfs = argv[optind];
 	r.argv = argv + optind + 1;
 	if (!*r.argv[0])

@@ -148,3 +148,60 @@ int rm_tree_nocross(int dirfd, const char *name)
 		return -1;
 	return 0;
 }
+
+int read_fd_max(int fd, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	size_t n = 0, cap = 4096;
+	char *b;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode)) {
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	/* A pipe opened O_NONBLOCK is read blocking: wait for its writer. */
+	if (S_ISFIFO(st.st_mode))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (!(b = malloc(cap + 1)))
+		return -1;
+	for (;;) {
+		ssize_t r;
+		if (n == cap) {
+			char *nb;
+			if (cap > max) {
+				free(b);
+				errno = EFBIG;
+				return -1;
+			}
+			cap *= 2;
+			if (!(nb = realloc(b, cap + 1))) {
+				free(b);
+				return -1;
+			}
+			b = nb;
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(b);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(b);
+		errno = EFBIG;
+		return -1;
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	return 0;
+}

@@ -49,6 +49,9 @@ void *xmalloc(size_t n);
  * never entering another filesystem: a mount point below stops the walk with
  * EBUSY, nothing under it is touched. ENOENT for a missing NAME is success. */
 int rm_tree_nocross(int dirfd, const char *name);
+/* Read all of FD (at most MAX bytes, else EFBIG; only a regular file or a
+ * pipe) into a new NUL-terminated buffer. -1 with errno. */
+int read_fd_max(int fd, size_t max, char **buf, size_t *len);
 
 /* --- mount.c ----------------------------------------------------------------- */
 /* "lowerdir=L1:L2,upperdir=U,workdir=W" into BUF; -1 with EINVAL for a path
@@ -90,7 +93,14 @@ int chan_send_fd(int sock, int fd);
 ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
 int caps_bound_default(bool no_chroot);
 int caps_set(bool root);
-int seccomp_default(void);	/* seccomp.c */
+uint64_t caps_default(void);		/* the set a container keeps */
+/* seccomp.c: compile PROFILE (docker/OCI JSON text of LEN bytes), or the
+ * default when NULL, for a container with capabilities CAPS; -1 with ERR. */
+int seccomp_compile(const char *profile, size_t len, uint64_t caps, void **filter, char *err,
+		    size_t n);
+int seccomp_install(void *filter);	/* -1 with errno */
+void seccomp_filter_free(void *filter);
+int cap_from_name(const char *name);	/* "CAP_SYS_ADMIN" -> 21, -1 if unknown */
 int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
 void close_fds_except(int keep);

@@ -107,6 +107,11 @@ ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd)
  * brings it back. */
 static uint64_t keep_caps = DEFAULT_CAPS;
 
+uint64_t caps_default(void)
+{
+	return keep_caps;
+}
+
 int caps_bound_default(bool no_chroot)
 {
 	if (no_chroot)

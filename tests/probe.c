@@ -14,7 +14,10 @@
  *   probe stdin              read stdin to EOF, print how many bytes
  *   probe sys NAME           try one syscall the seccomp filter refuses
  *                            (keyctl, unshare-user, clone-newns, bpf,
- *                            io_uring, clone3, i386-getpid, i386-keyctl);
+ *                            io_uring, clone3, futex_waitv, vsock, inet,
+ *                            personality-query|rie, mkdir, getpid, getppid,
+ *                            x32-getpid|keyctl, i386-getpid|keyctl|vsock|
+ *                            socketcall-vsock);
  *                            "ok" or the errno text
  *
  * Compiled with: musl-gcc -static -Os -o probe probe.c */
@@ -179,11 +182,37 @@ static int sys(const char *name)
 		r = syscall(SYS_clone3, attr, 0);
 	else if (!strcmp(name, "getpid"))
 		r = syscall(SYS_getpid);
+	else if (!strcmp(name, "futex_waitv"))	/* 5.16: newer than any list of ours */
+		r = syscall(449, 0, 0, 0, 0, 0);
+	else if (!strcmp(name, "vsock"))
+		r = syscall(SYS_socket, 40, 1, 0);
+	else if (!strcmp(name, "inet"))
+		r = syscall(SYS_socket, 2, 1, 0);
+	else if (!strcmp(name, "personality-query"))
+		r = syscall(SYS_personality, 0xffffffff);
+	else if (!strcmp(name, "personality-rie"))	/* READ_IMPLIES_EXEC */
+		r = syscall(SYS_personality, 0x0400000);
+	else if (!strcmp(name, "mkdir"))
+		r = syscall(SYS_mkdir, "/tmp/probe-dir", 0755);
+	else if (!strcmp(name, "getppid"))
+		r = syscall(SYS_getppid);
+	else if (!strncmp(name, "x32-", 4))	/* x32 numbers: bit 30 set */
+		r = syscall(0x40000000 | (!strcmp(name + 4, "getpid") ? 39 : 250), 0, -3, 0);
 	else if (!strncmp(name, "i386-", 5)) {
-		/* The 32-bit entry (int 0x80), as a 32-bit program makes it:
-		 * getpid is 20, keyctl 288 there. */
-		long nr = !strcmp(name + 5, "getpid") ? 20 : 288;
-		__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(0), "c"(-3), "d"(0) : "memory");
+		/* The 32-bit entry (int 0x80), as a 32-bit program makes it,
+		 * with i386's numbers. socketcall's arguments are in memory
+		 * below 4 GiB (a static binary's data). */
+		static unsigned sockargs[3] = { 40, 1, 0 };
+		long nr = 20, b = 0, c = -3, d = 0;
+		if (!strcmp(name + 5, "keyctl"))
+			nr = 288;
+		else if (!strcmp(name + 5, "vsock"))
+			nr = 359, b = 40, c = 1;
+		else if (!strcmp(name + 5, "socketcall-vsock"))
+			nr = 102, b = 1, c = (long)(unsigned long)sockargs;
+		/* int 0x80 from 64-bit code zeroes r8-r11 on the way back. */
+		__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(b), "c"(c), "d"(d)
+				 : "memory", "r8", "r9", "r10", "r11");
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			r = -1;
