@@ -57,7 +57,7 @@ const char run_usage[] =
 	"  --cpus N.NN        CPU quota in CPUs (0.5 = half of one CPU)\n"
 	"  --cpuset-cpus LIST CPUs the container may use (0-2,4)\n"
 	"  --cpu-shares N     relative CPU weight (2..262144; v2: cpu.weight)\n"
-	"  --pids-limit N     at most N processes\n"
+	"  --pids-limit N     at most N processes (default and -1: no limit)\n"
 	"The container runs in cgroup $MDK_CGROUP_PARENT/ID (default m-docker/ID),\n"
 	"removed on exit; a limit that cannot be applied fails with 125.\n"
 	"The environment is PATH, HOME, HOSTNAME (TERM with -t) and -e, nothing else.\n"
@@ -610,8 +610,10 @@ int run_main(int argc, char **argv)
 				usage_die("invalid --cpu-shares '%s' (want 2 to 262144)", optarg);
 			break;
 		case 'p':
-			if (parse_uint(optarg, 1, 4194304, &r.lim.pids) < 0)
-				usage_die("invalid --pids-limit '%s' (want 1 to 4194304)", optarg);
+			/* -1: no limit, as docker and podman spell it. */
+			r.lim.pids = 0;
+			if (strcmp(optarg, "-1") && parse_uint(optarg, 1, 4194304, &r.lim.pids) < 0)
+				usage_die("invalid --pids-limit '%s' (want 1 to 4194304, or -1 for none)", optarg);
 			break;
 		default:
 			if (optopt)

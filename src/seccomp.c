@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "mdk.h"
@@ -50,20 +51,33 @@ static const unsigned denied32[] = {
 
 struct prog { struct sock_filter f[256]; size_t n; };
 
-static void emit(struct prog *p, struct sock_filter s) { p->f[p->n++] = s; }
+static void emit(struct prog *p, struct sock_filter s)
+{
+	if (p->n == sizeof(p->f) / sizeof(*p->f))
+		die("seccomp: the filter outgrew its buffer");
+	p->f[p->n++] = s;
+}
 
-/* One architecture's rules: DENIED refused, clone3 ENOSYS (libcs then
- * fall back to clone, whose flags BPF can see), no namespace flags on
- * clone or unshare (a user namespace would hand back every capability we
- * dropped, against the kernel's less-trodden paths), the rest allowed. */
-static void arch_rules(struct prog *p, const unsigned *denied, size_t n, unsigned nr_clone3,
-		       unsigned nr_clone, unsigned nr_unshare)
+/* One architecture's rules: DENIED refused; socket(AF_VSOCK) refused, as
+ * docker does (vsock reaches the hypervisor and ignores network
+ * namespaces); clone3 ENOSYS (libcs then fall back to clone, whose flags
+ * BPF can see); no namespace flags on clone or unshare (a user namespace
+ * would hand back every capability we dropped, against the kernel's
+ * less-trodden paths); the rest allowed. */
+static void arch_rules(struct prog *p, const unsigned *denied, size_t n, unsigned nr_socket,
+		       unsigned nr_clone3, unsigned nr_clone, unsigned nr_unshare)
 {
 	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
 	for (size_t i = 0; i < n; i++) {
 		emit(p, (struct sock_filter)JEQ(denied[i], 0, 1));
 		emit(p, (struct sock_filter)ERRNO(EPERM));
 	}
+	/* The family is an int: the low word of args[0] is all the kernel uses. */
+	emit(p, (struct sock_filter)JEQ(nr_socket, 0, 4));
+	emit(p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])));
+	emit(p, (struct sock_filter)JEQ(AF_VSOCK, 0, 1));
+	emit(p, (struct sock_filter)ERRNO(EPERM));
+	emit(p, (struct sock_filter)RET(SECCOMP_RET_ALLOW));
 	emit(p, (struct sock_filter)JEQ(nr_clone3, 0, 1));
 	emit(p, (struct sock_filter)ERRNO(ENOSYS));
 	emit(p, (struct sock_filter)JEQ(nr_clone, 1, 0));
@@ -86,13 +100,15 @@ int seccomp_default(void)
 	emit(&p, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
 	emit(&p, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1));
 	emit(&p, (struct sock_filter)ERRNO(ENOSYS));
-	arch_rules(&p, denied64, sizeof(denied64) / sizeof(*denied64), SYS_clone3, SYS_clone,
-		   SYS_unshare);
+	arch_rules(&p, denied64, sizeof(denied64) / sizeof(*denied64), SYS_socket, SYS_clone3,
+		   SYS_clone, SYS_unshare);
 	p.f[at].jf = (unsigned char)(p.n - at - 1);
 	/* i386, as docker allows it too. */
 	at = p.n;
 	emit(&p, (struct sock_filter)JEQ(AUDIT_ARCH_I386, 0, 0));
-	arch_rules(&p, denied32, sizeof(denied32) / sizeof(*denied32), 435, 120, 310);
+	/* (i386's socketcall passes the family in memory, out of BPF's
+	 * sight: only its direct socket syscall, 359, is checked.) */
+	arch_rules(&p, denied32, sizeof(denied32) / sizeof(*denied32), 359, 435, 120, 310);
 	p.f[at].jf = (unsigned char)(p.n - at - 1);
 	emit(&p, (struct sock_filter)ERRNO(ENOSYS));	/* any other architecture */
 
