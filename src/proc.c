@@ -177,7 +177,7 @@ static int db_read(int rootfd, const char *file, char **out, char *err, size_t e
 			goto fail;
 		}
 		if ((len += (size_t)k) > DB_MAX) {
-			snprintf(err, en, "%s is larger than %d KiB", file, DB_MAX >> 10);
+			snprintf(err, en, "%s is larger than %d MiB", file, DB_MAX >> 20);
 			goto fail;
 		}
 	}

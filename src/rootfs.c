@@ -224,7 +224,7 @@ int rootfs_enter(struct rootfs *r)
 	 * directory, must not open the host's devices: only our /dev has
 	 * working nodes), moved onto the root itself. */
 	if ((rootfd = clone_tree(r->root, r->privileged ? 0 : MOUNT_ATTR_NODEV)) < 0)
-		return step_fail(r, "bind mount rootfs '%s'%s", r->root, needs_new_api());
+		return step_fail(r, "open rootfs '%s'%s", r->root, needs_new_api());
 	if (check_mount_dirs(r, rootfd) < 0)
 		goto fail;
 	if (attach_tree(rootfd, AT_FDCWD, r->root) < 0) {
