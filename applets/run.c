@@ -2,7 +2,8 @@
  *
  * usage: mdk-run [OPTIONS] ROOTFS CMD [ARG]...
  *
- * New UTS, PID, mount, IPC, network (loopback up) and cgroup namespaces;
+ * New UTS, PID, mount, IPC, network (loopback up) and cgroup namespaces, and
+ * a session of its own (never the caller's terminal: see -t);
  * pivot_root into ROOTFS with a fresh /proc, /dev and read-only /sys; a tiny
  * init as PID 1 that forwards signals and reaps zombies; docker's default
  * capabilities, a seccomp filter after docker's, masked /proc and /sys paths;
@@ -39,7 +40,9 @@ const char run_usage[] =
 	"Run CMD in new namespaces (UTS, PID, mount, IPC, network, cgroup) with ROOTFS\n"
 	"as its root: fresh /proc, /dev, read-only /sys, docker's default capabilities.\n"
 	"  -i                 keep stdin open (else the command reads /dev/null)\n"
-	"  -t                 allocate a pseudo-terminal for the command\n"
+	"  -t                 allocate a pseudo-terminal for the command (without -t,\n"
+	"                     a terminal on our stdin, stdout or stderr is relayed\n"
+	"                     through a pipe: the container never holds it)\n"
 	"  -e K=V             set an environment variable (repeatable); -e K copies K\n"
 	"  -w DIR             working directory inside the container (created)\n"
 	"  -u UID[:GID]       user, numeric or a name from the container's /etc/passwd\n"
