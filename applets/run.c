@@ -2,7 +2,8 @@
  *
  * usage: mdk-run [OPTIONS] ROOTFS CMD [ARG]...
  *
- * New UTS, PID, mount, IPC, network (loopback up) and cgroup namespaces;
+ * New UTS, PID, mount, IPC, network (loopback up) and cgroup namespaces, and
+ * a session of its own (never the caller's terminal: see -t);
  * pivot_root into ROOTFS with a fresh /proc, /dev and read-only /sys; a tiny
  * init as PID 1 that forwards signals and reaps zombies; docker's default
  * capabilities, a seccomp filter after docker's, masked /proc and /sys paths;
@@ -14,6 +15,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -38,7 +40,9 @@ const char run_usage[] =
 	"Run CMD in new namespaces (UTS, PID, mount, IPC, network, cgroup) with ROOTFS\n"
 	"as its root: fresh /proc, /dev, read-only /sys, docker's default capabilities.\n"
 	"  -i                 keep stdin open (else the command reads /dev/null)\n"
-	"  -t                 allocate a pseudo-terminal for the command\n"
+	"  -t                 allocate a pseudo-terminal for the command (without -t,\n"
+	"                     a terminal on our stdin, stdout or stderr is relayed\n"
+	"                     through a pipe: the container never holds it)\n"
 	"  -e K=V             set an environment variable (repeatable); -e K copies K\n"
 	"  -w DIR             working directory inside the container (created)\n"
 	"  -u UID[:GID]       user, numeric or a name from the container's /etc/passwd\n"
@@ -59,7 +63,7 @@ const char run_usage[] =
 	"  --cpus N.NN        CPU quota in CPUs (0.5 = half of one CPU)\n"
 	"  --cpuset-cpus LIST CPUs the container may use (0-2,4)\n"
 	"  --cpu-shares N     relative CPU weight (2..262144; v2: cpu.weight)\n"
-	"  --pids-limit N     at most N processes\n"
+	"  --pids-limit N     at most N processes (default and -1: no limit)\n"
 	"The container runs in cgroup $MDK_CGROUP_PARENT/ID (default m-docker/ID),\n"
 	"removed on exit; a limit that cannot be applied fails with 125.\n"
 	"The environment is PATH, HOME, HOSTNAME (TERM with -t) and -e, nothing else.\n"
@@ -83,6 +87,9 @@ struct run {
 	void *filter;		/* compiled before the fork */
 	bool nnp;		/* no-new-privileges */
 	struct limits lim;
+	/* Without -t, a standard fd of ours that is a terminal reaches the
+	 * container only as a pipe: its end (child_std) and ours (relay). */
+	int child_std[3], relay[3];
 };
 
 /* docker's --cpus: a decimal number of CPUs, at most 3 decimals, from 0.01
@@ -207,13 +214,31 @@ static void compile_seccomp(struct run *r)
 
 /* --- in the container --------------------------------------------------------- */
 
+/* The command's working directory, resolved (and made, as docker makes a
+ * missing one, as root) inside the container's root: an O_PATH fd to
+ * fchdir to once the command's user is set. */
+static int workdir_open(const char *path, int rootfd)
+{
+	struct stat st;
+	int fd = mkpath_in_root(rootfd, path ? path : "/", false);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		close(fd);
+		return errno = errno ? errno : ENOTDIR, -1;
+	}
+	return fd;
+}
+
 /* The command: PID 2 under our init (or PID 1 with --no-init). */
 _Noreturn static void exec_command(struct run *r, int sock, int tty)
 {
-	char home[256], err[300];
+	char home[PATH_MAX], err[PATH_MAX + 300];
 	uid_t uid = 0;
 	gid_t gid = 0;
 	sigset_t none;
+	int rootfd, wd;
 
 	/* Every signal as a fresh process has it: not what mdk-run (or the
 	 * caller that started it, e.g. SIGPIPE ignored by systemd) set. */
@@ -222,9 +247,10 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		signal(s, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (tty >= 0) {
-		/* The pty becomes the command's controlling terminal. */
-		if (setsid() < 0 || ioctl(tty, TIOCSCTTY, 0) < 0 || dup2(tty, 0) < 0 ||
-		    dup2(tty, 1) < 0 || dup2(tty, 2) < 0) {
+		/* The pty becomes the command's controlling terminal (a session
+		 * of its own: with --no-init we lead one already). */
+		if ((getsid(0) != getpid() && setsid() < 0) || ioctl(tty, TIOCSCTTY, 0) < 0 ||
+		    dup2(tty, 0) < 0 || dup2(tty, 1) < 0 || dup2(tty, 2) < 0) {
 			chan_report(sock, 125, "set up the terminal: %s", strerror(errno));
 			_exit(125);
 		}
@@ -238,19 +264,26 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		}
 		close(fd);
 	}
+	/* The image's paths (passwd, group, the working directory), resolved
+	 * inside the root, which is "/" by now. */
+	if ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		chan_report(sock, 125, "open /: %s", strerror(errno));
+		_exit(125);
+	}
 	snprintf(home, sizeof(home), "/root");
-	if (r->user && user_resolve(r->user, &uid, &gid, home, sizeof(home), err, sizeof(err)) < 0) {
+	if (r->user && user_resolve(rootfd, r->user, &uid, &gid, home, sizeof(home), err, sizeof(err)) < 0) {
 		chan_report(sock, 125, "user '%s': %s", r->user, err);
 		_exit(125);
 	}
 	if (!getenv_from(r->env, r->nenv, "HOME"))
 		env_set(r, xasprintf("HOME=%s", home));
 	r->env[r->nenv] = NULL;
-	/* docker makes a missing working directory, as root. */
-	if (r->workdir && mkdir_p(r->workdir, 0755) < 0) {
-		chan_report(sock, 125, "working directory '%s': %s", r->workdir, strerror(errno));
+	if ((wd = workdir_open(r->workdir, rootfd)) < 0) {
+		chan_report(sock, 125, "working directory '%s': %s", r->workdir ? r->workdir : "/",
+			    strerror(errno));
 		_exit(125);
 	}
+	close(rootfd);
 	if (r->filter && seccomp_install(r->filter) < 0) {
 		chan_report(sock, 125, "install the seccomp filter: %s", strerror(errno));
 		_exit(125);
@@ -272,14 +305,15 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		chan_report(sock, 125, "no-new-privileges: %s", strerror(errno));
 		_exit(125);
 	}
-	/* No fd of ours may reach the command: not even for a chdir through
-	 * /proc/self/fd/N into the host (runc CVE-2024-21626). */
-	close_fds_except(sock);
-	if (chdir(r->workdir ? r->workdir : "/") < 0) {
+	/* As the command's user: its permissions decide, as docker's do. */
+	if (fchdir(wd) < 0) {
 		chan_report(sock, 125, "chdir to working directory '%s': %s",
 			    r->workdir ? r->workdir : "/", strerror(errno));
 		_exit(125);
 	}
+	/* No fd of ours may reach the command: not even for a chdir through
+	 * /proc/self/fd/N into the host (runc CVE-2024-21626). */
+	close_fds_except(sock);
 	char cwd[4096];
 	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/') {
 		chan_report(sock, 125, "working directory '%s' is outside the container",
@@ -306,6 +340,24 @@ static void name_init(void)
 	prctl(PR_SET_NAME, "mdk-init");
 }
 
+/* The child's standard fds: the relay pipe's end for each one mdk-run
+ * relays, /dev/null for stdin without -i and for all three with -t (the
+ * pty replaces them), else the caller's own (a file or pipe, as docker
+ * passes them). */
+static int stdio_setup(struct run *r)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) {
+		int fd = r->child_std[i] >= 0 ? r->child_std[i] : r->tty || (i == 0 && !r->in) ? null : i;
+		if (fd != i && dup2(fd, i) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* PID 1 of the new PID namespace. */
 _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 {
@@ -318,6 +370,21 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (read(sock, &go, sizeof(go)) != sizeof(go))
 		_exit(125);
+	/* Never in the caller's session: a terminal of the caller's must not
+	 * be the container's controlling terminal (TIOCSTI, job control). */
+	if (setsid() < 0) {
+		chan_report(sock, 125, "setsid: %s", strerror(errno));
+		_exit(125);
+	}
+	/* Of the caller's fds, only 0, 1 and 2 go on -- and of those no
+	 * terminal (a pipe relayed by mdk-run, or /dev/null) -- and of ours
+	 * only the channel: no host directory (the cgroup lock) or file stays
+	 * open while the image's paths are resolved. */
+	if (stdio_setup(r) < 0) {
+		chan_report(sock, 125, "set up stdin, stdout, stderr: %s", strerror(errno));
+		_exit(125);
+	}
+	close_fds_except(sock);
 	if (unshare(nsflags) < 0) {
 		chan_report(sock, 125, "unshare namespaces: %s", strerror(errno));
 		_exit(125);
@@ -350,9 +417,7 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 	}
 	if (!r->init)
 		exec_command(r, sock, slave);
-	/* Off the user's terminal session: mdk-run passes signals on. And not
-	 * dumpable: the container cannot reach this process's /proc/1/exe. */
-	setsid();
+	/* Not dumpable: the container cannot reach this process's /proc/1/exe. */
 	prctl(PR_SET_DUMPABLE, 0);
 	pid_t cmd = fork();
 	if (cmd < 0) {
@@ -383,81 +448,109 @@ static int wait_status(pid_t pid, int flags)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Pass signals on to the container and, with -t, relay the terminal, until
- * PID 1 exits; return its status. Input for the pty waits in a buffer while
- * the container does not read: mdk-run never blocks, so signals always get
- * through. */
-static int supervise(struct run *r, pid_t init, int master, int sfd)
+/* What mdk-run relays between the user and the container: with -t the pty
+ * master (both ways); else the pipes that stand for those of our standard
+ * fds that are terminals. */
+struct relay {
+	int out[2];	/* container -> our stdout, stderr (-1: none) */
+	int in;		/* our stdin -> container (-1: none) */
+	bool pty;	/* in == out[0] == the pty master */
+};
+
+static void relay_close_out(struct relay *io, int i)
+{
+	if (io->pty && io->in == io->out[i])
+		io->in = -1;
+	close(io->out[i]);
+	io->out[i] = -1;
+}
+
+/* Pass signals on to the container and relay its terminal or pipes until
+ * PID 1 exits and its output is drained; return its status. Input waits in
+ * a buffer while the container does not read: mdk-run never blocks, so
+ * signals always get through. */
+static int supervise(struct relay *io, bool in_open, pid_t init, int sfd)
 {
 	char in[16384], last = '\n';
 	size_t inlen = 0, inoff = 0;
 	int eofs = 0;
-	bool in_open = r->in && master >= 0;
 	/* PID 1 may be gone already: its SIGCHLD was read while starting. */
 	int status = wait_status(init, WNOHANG);
 
-	if (master >= 0) {
-		fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	in_open = in_open && io->in >= 0;
+	for (int i = 0; i < 2; i++)
+		if (io->out[i] >= 0)
+			fcntl(io->out[i], F_SETFL, fcntl(io->out[i], F_GETFL) | O_NONBLOCK);
+	if (io->in >= 0)
+		fcntl(io->in, F_SETFL, fcntl(io->in, F_GETFL) | O_NONBLOCK);
+	if (io->pty) {
 		tty_raw(STDIN_FILENO);
-		tty_winsize(master);
+		tty_winsize(io->out[0]);
 	}
-	while (status < 0 || master >= 0) {
-		struct pollfd p[3] = { { sfd, POLLIN, 0 },
-				       { master, (short)(POLLIN | (inlen || eofs ? POLLOUT : 0)), 0 },
+	while (status < 0 || io->out[0] >= 0 || io->out[1] >= 0) {
+		struct pollfd p[5] = { { sfd, POLLIN, 0 },
+				       { io->out[0], POLLIN, 0 },
+				       { io->out[1], POLLIN, 0 },
+				       { inlen || eofs ? io->in : -1, POLLOUT, 0 },
 				       { in_open && !inlen ? STDIN_FILENO : -1, POLLIN, 0 } };
 		if (status >= 0) {
-			/* PID 1 is gone: drain what the pty still holds. */
-			p[0].fd = p[2].fd = -1;
-			p[1].events = POLLIN;
-			if (poll(p, 3, 100) <= 0 || tty_pump(master, STDOUT_FILENO) <= 0) {
-				close(master);
-				master = -1;
+			/* PID 1 is gone: drain what the pty or pipes still hold. */
+			for (int i = 0; i < 2; i++) {
+				struct pollfd o = { io->out[i], POLLIN, 0 };
+				if (o.fd >= 0 && (poll(&o, 1, 100) <= 0 || tty_pump(o.fd, 1 + i) <= 0))
+					relay_close_out(io, i);
 			}
 			continue;
 		}
-		if (poll(p, 3, -1) < 0)
+		if (poll(p, 5, -1) < 0)
 			continue;
 		if (p[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 				if (si.ssi_signo == SIGCHLD)
 					status = wait_status(init, WNOHANG);
-				else if (si.ssi_signo == SIGWINCH && master >= 0)
-					tty_winsize(master);
+				else if (si.ssi_signo == SIGWINCH && io->pty && io->out[0] >= 0)
+					tty_winsize(io->out[0]);
 				else
 					kill(init, (int)si.ssi_signo);
 			}
 		}
-		if (master < 0)
-			continue;
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR) && tty_pump(master, STDOUT_FILENO) == 0) {
-			close(master);
-			master = -1;
+		for (int i = 0; i < 2; i++)
+			if (p[1 + i].revents & (POLLIN | POLLHUP | POLLERR) && tty_pump(io->out[i], 1 + i) == 0)
+				relay_close_out(io, i);
+		if (io->in < 0) {
+			in_open = false;
+			inlen = 0, eofs = 0;
 			continue;
 		}
-		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (p[4].revents & (POLLIN | POLLHUP | POLLERR)) {
 			ssize_t k = read(STDIN_FILENO, in, sizeof(in));
 			if (k > 0) {
 				inlen = (size_t)k, inoff = 0;
 				last = in[k - 1];
 			} else if (k == 0 || errno != EAGAIN) {
-				/* End of input: the terminal's EOF character, as a user's
-				 * Ctrl-D; twice after a partial line (the first only
-				 * ends the line). */
+				/* End of input: on a pty the terminal's EOF character, as
+				 * a user's Ctrl-D; twice after a partial line (the first
+				 * only ends the line). A pipe is closed. */
 				in_open = false;
 				eofs = last == '\n' ? 1 : 2;
 			}
 		}
-		if (p[1].revents & POLLOUT) {
-			if (inlen) {
-				ssize_t k = write(master, in + inoff, inlen);
-				if (k > 0)
-					inoff += (size_t)k, inlen -= (size_t)k;
-			} else if (eofs && write(master, "\004", 1) == 1) {
-				eofs--;
-			}
+		if (inlen && p[3].revents & (POLLOUT | POLLERR | POLLHUP)) {
+			ssize_t k = write(io->in, in + inoff, inlen);
+			if (k > 0)
+				inoff += (size_t)k, inlen -= (size_t)k;
+			else if (k < 0 && errno != EAGAIN && !io->pty)
+				inlen = 0, in_open = false, eofs = 1;	/* the reader is gone */
+		} else if (!inlen && eofs && !io->pty) {
+			close(io->in);
+			io->in = -1;
+		} else if (eofs && p[3].revents & POLLOUT && write(io->in, "\004", 1) == 1) {
+			eofs--;
 		}
 	}
+	if (io->in >= 0 && !io->pty)
+		close(io->in);
 	tty_done();
 	return status;
 }
@@ -507,7 +600,7 @@ int run_main(int argc, char **argv)
 		{ "security-opt", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .init = true, .seccomp = true };
+	struct run r = { .init = true, .seccomp = true, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
 	const char *name = NULL, *id = NULL;
 	int c, sv[2];
 
@@ -574,8 +667,10 @@ int run_main(int argc, char **argv)
 				usage_die("invalid --cpu-shares '%s' (want 2 to 262144)", optarg);
 			break;
 		case 'p':
-			if (parse_uint(optarg, 1, 4194304, &r.lim.pids) < 0)
-				usage_die("invalid --pids-limit '%s' (want 1 to 4194304)", optarg);
+			/* -1: no limit, as docker and podman spell it. */
+			r.lim.pids = 0;
+			if (strcmp(optarg, "-1") && parse_uint(optarg, 1, 4194304, &r.lim.pids) < 0)
+				usage_die("invalid --pids-limit '%s' (want 1 to 4194304, or -1 for none)", optarg);
 			break;
 		default:
 			if (optopt)
@@ -629,6 +724,19 @@ int run_main(int argc, char **argv)
 	char err[600] = "";
 	if (cgroup_create(&cg, id, &r.lim, err, sizeof(err)) < 0)
 		die("cgroup: %s", err);
+	/* Without -t, the container gets no terminal of ours: one of our
+	 * standard fds that is one is relayed through a pipe instead, as
+	 * docker does (else the container could push keystrokes into it with
+	 * TIOCSTI, or change its settings for good). */
+	for (int i = 0; i < 3 && !r.tty; i++) {
+		int pp[2];
+		if ((i == 0 && !r.in) || !isatty(i))
+			continue;
+		if (pipe2(pp, O_CLOEXEC) < 0)
+			die_errno("pipe");
+		r.child_std[i] = pp[i == 0 ? 0 : 1];
+		r.relay[i] = pp[i == 0 ? 1 : 0];
+	}
 	/* The next child is PID 1 of a new PID namespace. */
 	if (unshare(CLONE_NEWPID) < 0) {
 		warn_errno("unshare PID namespace");
@@ -646,6 +754,9 @@ int run_main(int argc, char **argv)
 		container_init(&r, sv[1], nsflags);
 	}
 	close(sv[1]);
+	for (int i = 0; i < 3; i++)
+		if (r.child_std[i] >= 0)
+			close(r.child_std[i]);
 	/* In its cgroup before it runs anything: then "go". */
 	/* The window size travels with "go": the command must see it set. */
 	struct { char go; struct winsize ws; } go = { 'g', { 0 } };
@@ -695,7 +806,10 @@ int run_main(int argc, char **argv)
 		kill(init, SIGKILL);
 		wait_status(init, 0);
 	} else {
-		status = supervise(&r, init, master, sfd);
+		struct relay io = { { r.relay[1], r.relay[2] }, r.relay[0], false };
+		if (master >= 0)
+			io = (struct relay){ { master, -1 }, master, true };
+		status = supervise(&io, r.in, init, sfd);
 		failed = status < 0 ? 125 : status;
 	}
 	if (cgroup_destroy(id) < 0)

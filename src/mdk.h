@@ -40,7 +40,14 @@ const char *store_root(const char *flag);
 /* Create ROOT and ROOT/{images,layers,rootfs} (0700) as needed and return an
  * O_PATH|O_DIRECTORY fd on ROOT; *abs gets its absolute path (malloc'd). */
 int store_open(const char *root, char **abs);
-int mkdir_p(const char *path, mode_t mode);	/* like mkdir -p */
+int mkdir_p(const char *path, mode_t mode);	/* like mkdir -p; host paths only */
+/* The one resolver for paths an image has a say in: PATH opened inside the
+ * tree at ROOTFD as if it were "/" (openat2 RESOLVE_IN_ROOT, no /proc magic
+ * links), O_CLOEXEC and O_NOCTTY added. */
+int open_in_root(int rootfd, const char *path, int flags);
+/* The same, making missing components (directories, or a file last when
+ * FILE); returns an O_PATH fd on PATH. */
+int mkpath_in_root(int rootfd, const char *path, bool file);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *xmalloc(size_t n);
 
@@ -101,7 +108,8 @@ int seccomp_compile(const char *profile, size_t len, uint64_t caps, void **filte
 int seccomp_install(void *filter);	/* -1 with errno */
 void seccomp_filter_free(void *filter);
 int cap_from_name(const char *name);	/* "CAP_SYS_ADMIN" -> 21, -1 if unknown */
-int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
+/* -u SPEC from the container's /etc/passwd, /etc/group (inside ROOTFD). */
+int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
 void close_fds_except(int keep);
 int loopback_up(void);

@@ -1,12 +1,15 @@
-/* The data root and small allocation helpers. */
+/* The data root, small allocation helpers, and the one resolver for paths
+ * inside a container root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mdk.h"
@@ -125,4 +128,70 @@ fail:
 	e = errno;
 	close(fd);
 	return errno = e, -1;
+}
+
+/* --- paths an image has a say in ----------------------------------------------
+ * Everything below resolves a path of the image (volume targets, the working
+ * directory, /etc/passwd) the way the container will: inside ROOTFD, where
+ * symlinks and ".." cannot climb out, and never through a /proc magic link
+ * (a /proc/self/fd/N of ours would lead to whatever that fd is: the host). */
+
+int open_in_root(int rootfd, const char *path, int flags)
+{
+	/* (openat2 refuses O_NOCTTY beside O_PATH, which needs none.) */
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC | (flags & O_PATH ? 0 : O_NOCTTY)),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int fd;
+
+	/* EAGAIN: a rename elsewhere raced with a ".." (the kernel's check). */
+	do
+		fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd;
+}
+
+int mkpath_in_root(int rootfd, const char *path, bool file)
+{
+	char buf[PATH_MAX];
+	int fd = open_in_root(rootfd, path, O_PATH);
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (strlen(path) >= sizeof(buf))
+		return errno = ENAMETOOLONG, -1;
+	strcpy(buf, path);
+	/* Each missing component is made in its parent as resolved from the
+	 * root, then the prefix is opened again from the root: the same walk
+	 * as the final open, so what is made is what is opened. (A walk that
+	 * took each directory as the root of the next step would not be.) */
+	for (char *comp = buf + strspn(buf, "/"); *comp;) {
+		char *end = comp + strcspn(comp, "/"), save = *end;
+		bool last = !end[strspn(end, "/")];
+
+		*end = 0;
+		if ((fd = open_in_root(rootfd, buf, O_PATH)) < 0 && errno == ENOENT) {
+			char c = *comp;
+			*comp = 0;
+			int dir = open_in_root(rootfd, *buf ? buf : ".", O_PATH | O_DIRECTORY), made;
+			*comp = c;
+			if (dir < 0)
+				return -1;
+			/* No O_CREAT through a symlink, no mkdir on one: EEXIST. */
+			made = last && file ? openat(dir, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644)
+					    : mkdirat(dir, comp, 0755);
+			int e = errno;
+			close(dir);
+			if (made < 0 && e != EEXIST)
+				return errno = e, -1;
+			if (last && file && made >= 0)
+				close(made);
+			fd = open_in_root(rootfd, buf, O_PATH);
+		}
+		if (fd < 0 || last)
+			return fd;
+		close(fd);
+		*end = save;
+		comp = end + strspn(end, "/");
+	}
+	return open_in_root(rootfd, path, O_PATH);
 }

@@ -144,73 +144,133 @@ int caps_set(bool root)
 
 /* --- users ----------------------------------------------------------------------- */
 
-/* Find NAME (or numeric ID) in an /etc/passwd or /etc/group style file of
- * the container: field 0 name, field 2 id, field 3 gid, field 5 home. The
- * file is the image's: parsed defensively, never trusted for more. */
-static bool db_find(const char *file, const char *key, char fields[7][256])
-{
-	FILE *f = fopen(file, "re");
-	char line[1024];
-	bool found = false;
-	struct stat st;
+#define DB_MAX (1 << 20)	/* passwd, group: a real one is a few KiB */
 
-	if (!f)
-		return false;
-	/* A symlink to /dev/zero or a FIFO would hang us: a plain file only. */
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
-		fclose(f);
-		return false;
+/* The container's FILE (/etc/passwd or /etc/group) whole, NUL-terminated,
+ * in a malloc'd *OUT (NULL when there is none). The image's: resolved
+ * inside ROOTFD, a regular file or an error (a FIFO would hang us, a
+ * device fire on open), at most DB_MAX. */
+static int db_read(int rootfd, const char *file, char **out, char *err, size_t en)
+{
+	char proc[32], *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+	int fd = open_in_root(rootfd, file, O_PATH), rd = -1;
+
+	*out = NULL;
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return snprintf(err, en, "open %s: %s", file, strerror(errno)), -1;
 	}
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *p = line;
-		line[strcspn(line, "\n")] = 0;
-		for (int i = 0; i < 7; i++) {
-			size_t n = strcspn(p, ":");
-			snprintf(fields[i], 256, "%.*s", (int)n, p);
-			p += n + (p[n] == ':');
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, en, "%s is not a regular file", file);
+		goto fail;
+	}
+	/* Opened for reading only now that it is known to be a plain file:
+	 * that very file, through our own procfs (the container's, mounted
+	 * and checked by rootfs_enter). */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if ((rd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)) < 0) {
+		snprintf(err, en, "open %s: %s", file, strerror(errno));
+		goto fail;
+	}
+	buf = xmalloc(DB_MAX + 2);
+	for (ssize_t k; (k = read(rd, buf + len, DB_MAX + 1 - len)) != 0;) {
+		if (k < 0) {
+			snprintf(err, en, "read %s: %s", file, strerror(errno));
+			goto fail;
 		}
-		found = !strcmp(fields[0], key) || !strcmp(fields[2], key);
+		if ((len += (size_t)k) > DB_MAX) {
+			snprintf(err, en, "%s is larger than %d MiB", file, DB_MAX >> 20);
+			goto fail;
+		}
 	}
-	fclose(f);
-	return found;
+	buf[len] = 0;
+	close(rd);
+	close(fd);
+	*out = buf;
+	return 0;
+fail:
+	free(buf);
+	if (rd >= 0)
+		close(rd);
+	close(fd);
+	return -1;
+}
+
+/* Find KEY (a name, or a numeric id) in DB, a passwd or group file, line by
+ * line of any length: F gets the line's first 7 fields (name, -, id, gid,
+ * -, home, -), pointing into DB. */
+static bool db_find(char *db, const char *key, const char *f[7])
+{
+	for (char *line = db, *next; line && *line; line = next) {
+		char *p = line;
+		if ((next = strchr(line, '\n')))
+			*next++ = 0;
+		for (int i = 0; i < 7; i++) {
+			f[i] = p;
+			p += strcspn(p, ":");
+			if (*p)
+				*p++ = 0;
+		}
+		if (!strcmp(f[0], key) || !strcmp(f[2], key))
+			return true;
+	}
+	return false;
 }
 
 /* "-u" as docker takes it: UID, NAME, UID:GID, NAME:GROUP. Resolved in the
  * container's /etc/passwd and /etc/group; a numeric id needs no entry. */
-int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err, size_t en)
+int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
+		 size_t en)
 {
-	char u[256], f[7][256];
-	const char *g = strchr(spec, ':');
+	char u[256], *db;
+	const char *g = strchr(spec, ':'), *f[7];
 	uint64_t v;
+	int rc = -1;
 
 	snprintf(u, sizeof(u), "%.*s", g ? (int)(g - spec) : (int)strlen(spec), spec);
 	snprintf(home, n, "/");
 	*gid = 0;
-	if (db_find("/etc/passwd", u, f)) {
-		if (parse_uint(f[2], 0, UINT32_MAX - 1, &v) < 0)
-			return snprintf(err, en, "bad uid in /etc/passwd for '%s'", u), -1;
+	if (db_read(rootfd, "/etc/passwd", &db, err, en) < 0)
+		return -1;
+	if (db && db_find(db, u, f)) {
+		if (parse_uint(f[2], 0, UINT32_MAX - 1, &v) < 0) {
+			snprintf(err, en, "bad uid in /etc/passwd for '%s'", u);
+			goto out;
+		}
 		*uid = (uid_t)v;
 		if (parse_uint(f[3], 0, UINT32_MAX - 1, &v) == 0)
 			*gid = (gid_t)v;
-		if (f[5][0] == '/')
+		if (f[5][0] == '/' && strlen(f[5]) < n)
 			snprintf(home, n, "%s", f[5]);
 	} else if (parse_uint(u, 0, UINT32_MAX - 1, &v) == 0) {
 		*uid = (uid_t)v;
 		if (!v)
 			snprintf(home, n, "/root");
 	} else {
-		return snprintf(err, en, "unable to find user %s: no matching entries in passwd file", u), -1;
+		snprintf(err, en, "unable to find user %s: no matching entries in passwd file", u);
+		goto out;
 	}
-	if (g) {
-		g++;
-		if (db_find("/etc/group", g, f) && parse_uint(f[2], 0, UINT32_MAX - 1, &v) == 0)
-			*gid = (gid_t)v;
-		else if (parse_uint(g, 0, UINT32_MAX - 1, &v) == 0)
-			*gid = (gid_t)v;
-		else
-			return snprintf(err, en, "unable to find group %s: no matching entries in group file", g), -1;
+	free(db);
+	if (!g)
+		return 0;
+	g++;
+	if (db_read(rootfd, "/etc/group", &db, err, en) < 0)
+		return -1;
+	if (db && db_find(db, g, f) && parse_uint(f[2], 0, UINT32_MAX - 1, &v) == 0)
+		*gid = (gid_t)v;
+	else if (parse_uint(g, 0, UINT32_MAX - 1, &v) == 0)
+		*gid = (gid_t)v;
+	else {
+		snprintf(err, en, "unable to find group %s: no matching entries in group file", g);
+		goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(db);
+	return rc;
 }
 
 /* --- fds, network ---------------------------------------------------------------- */

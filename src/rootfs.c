@@ -4,14 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
+#include <linux/mount.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -34,109 +33,76 @@ static int step_fail(struct rootfs *r, const char *fmt, ...)
 	return -1;
 }
 
-/* Open PATH inside the tree at ROOTFD as if ROOTFD were "/": symlinks and
- * ".." cannot leave it (openat2 RESOLVE_IN_ROOT, Linux 5.6). */
-static int open_in_root(int rootfd, const char *path, int flags)
+/* A detached copy of the mount tree at the host path SRC, with ATTR
+ * (MOUNT_ATTR_*) set on every mount in it before it is attached anywhere:
+ * the flags go on the mount itself, never on a path looked up again. */
+static int clone_tree(const char *src, uint64_t attr)
 {
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-}
+	struct mount_attr ma = { .attr_set = attr };
+	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
-/* Make PATH (inside ROOTFD) exist as a directory, or as a file when FILE,
- * creating missing components; return an O_PATH fd on it. */
-static int mkpath_in_root(int rootfd, const char *path, bool file)
-{
-	char comp[256];
-	int fd = open_in_root(rootfd, path, O_PATH);
-
-	if (fd >= 0 || errno != ENOENT)
+	if (fd < 0 || !attr)
 		return fd;
-	if ((fd = dup(rootfd)) < 0)
-		return -1;
-	for (const char *p = path; *p;) {
-		size_t n;
-		int next;
-
-		p += strspn(p, "/");
-		n = strcspn(p, "/");
-		if (!n)
-			break;
-		if (n >= sizeof(comp)) {
-			close(fd);
-			return errno = ENAMETOOLONG, -1;
-		}
-		memcpy(comp, p, n);
-		comp[n] = 0;
-		p += n;
-		bool last = !p[strspn(p, "/")];
-		next = open_in_root(fd, comp, O_PATH);
-		if (next < 0 && errno == ENOENT) {
-			int r = last && file ? openat(fd, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644)
-					     : mkdirat(fd, comp, 0755);
-			if (r < 0 && errno != EEXIST) {
-				close(fd);
-				return -1;
-			}
-			if (last && file && r >= 0)
-				close(r);
-			next = open_in_root(fd, comp, O_PATH);
-		}
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &ma, sizeof(ma)) < 0) {
+		int e = errno;
 		close(fd);
-		if (next < 0)
-			return -1;
-		fd = next;
+		return errno = e, -1;
 	}
 	return fd;
 }
 
-static const char *fdpath(int fd, char buf[32])
+static int attach_tree(int tree, int dirfd, const char *path)
 {
-	snprintf(buf, 32, "/proc/self/fd/%d", fd);
-	return buf;
+	return (int)syscall(SYS_move_mount, tree, "", dirfd, path,
+			    MOVE_MOUNT_F_EMPTY_PATH | (*path ? 0 : MOVE_MOUNT_T_EMPTY_PATH));
 }
 
-/* Remount the bind mount at FD with EXTRA flags added to those it has
- * (statvfs: a bind remount must repeat nosuid, noexec... or it fails). */
-static int remount_bind(int fd, unsigned long extra)
+static const char *needs_new_api(void)
 {
-	char p[32];
-	struct statvfs sv;
-
-	if (fstatvfs(fd, &sv) < 0)
-		return -1;
-	unsigned long fl = MS_BIND | MS_REMOUNT | extra | (sv.f_flag & ST_RDONLY ? MS_RDONLY : 0) |
-			   (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) |
-			   (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
-	return mount(NULL, fdpath(fd, p), NULL, fl, NULL);
+	return errno == ENOSYS ? " (needs Linux 5.12: open_tree, mount_setattr, move_mount)" : "";
 }
 
-/* Bind-mount the host path SRC onto DST inside the new root. */
+/* Bind-mount the host path SRC onto DST inside the new root: the target is
+ * resolved once, inside the root, and the copy of SRC carries its flags
+ * (nodev, read-only) before it is moved there. */
 static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 {
-	char p[32];
-	struct stat st;
-	int fd;
+	uint64_t attr = (r->privileged ? 0 : MOUNT_ATTR_NODEV) | (v->ro ? MOUNT_ATTR_RDONLY : 0);
+	struct stat st, rst;
+	int tree, target = -1;
 
-	if (stat(v->src, &st) < 0)
-		return step_fail(r, "volume '%s': stat '%s'", v->dst, v->src);
-	if ((fd = mkpath_in_root(rootfd, v->dst, !S_ISDIR(st.st_mode))) < 0)
-		return step_fail(r, "volume '%s': make its target in the container", v->dst);
-	if (mount(v->src, fdpath(fd, p), NULL, MS_BIND | MS_REC, NULL) < 0) {
-		close(fd);
-		return step_fail(r, "volume: bind mount '%s' on '%s'", v->src, v->dst);
+	if ((tree = clone_tree(v->src, attr)) < 0)
+		return step_fail(r, "volume '%s': bind '%s'%s", v->dst, v->src, needs_new_api());
+	if (fstat(tree, &st) < 0 || fstat(rootfd, &rst) < 0) {
+		step_fail(r, "volume '%s': stat '%s'", v->dst, v->src);
+		goto fail;
 	}
-	close(fd);
-	/* The new mount (reopened: the old fd is the one beneath it): nodev,
-	 * and read-only if asked, keeping the flags the source had. */
-	if ((fd = open_in_root(rootfd, v->dst, O_PATH)) < 0)
-		return step_fail(r, "volume '%s': reopen", v->dst);
-	if (remount_bind(fd, (r->privileged ? 0 : MS_NODEV) | (v->ro ? MS_RDONLY : 0)) < 0) {
-		close(fd);
-		return step_fail(r, "volume: remount '%s'%s", v->dst, v->ro ? " read-only" : " nodev");
+	if ((target = mkpath_in_root(rootfd, v->dst, !S_ISDIR(st.st_mode))) < 0) {
+		step_fail(r, "volume '%s': make its target in the container", v->dst);
+		goto fail;
 	}
-	close(fd);
+	/* Over "/" (say, through a symlink to it) it would hide the root. */
+	if (fstat(target, &st) < 0) {
+		step_fail(r, "volume '%s': stat its target", v->dst);
+		goto fail;
+	}
+	if (st.st_dev == rst.st_dev && st.st_ino == rst.st_ino) {
+		errno = 0;
+		step_fail(r, "volume '%s': refusing a target that is the container's root", v->dst);
+		goto fail;
+	}
+	if (attach_tree(tree, target, "") < 0) {
+		step_fail(r, "volume: bind mount '%s' on '%s'", v->src, v->dst);
+		goto fail;
+	}
+	close(target);
+	close(tree);
 	return 0;
+fail:
+	if (target >= 0)
+		close(target);
+	close(tree);
+	return -1;
 }
 
 /* proc, sys and dev must be real directories of the image: a symlink there
@@ -253,22 +219,16 @@ int rootfs_enter(struct rootfs *r)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return step_fail(r, "make / private (mount --make-rprivate /%s)",
 				 errno == EINVAL ? "; in a chroot, / must be a mount point" : "");
-	if ((rootfd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return step_fail(r, "open rootfs '%s'", r->root);
+	/* pivot_root needs a mount point: a copy of the root's mount tree,
+	 * nodev before it is attached (device nodes in the root, a plain
+	 * directory, must not open the host's devices: only our /dev has
+	 * working nodes), moved onto the root itself. */
+	if ((rootfd = clone_tree(r->root, r->privileged ? 0 : MOUNT_ATTR_NODEV)) < 0)
+		return step_fail(r, "open rootfs '%s'%s", r->root, needs_new_api());
 	if (check_mount_dirs(r, rootfd) < 0)
 		goto fail;
-	/* pivot_root needs a mount point: bind the root onto itself. */
-	if (mount(r->root, r->root, NULL, MS_BIND | MS_REC, NULL) < 0) {
+	if (attach_tree(rootfd, AT_FDCWD, r->root) < 0) {
 		step_fail(r, "bind mount rootfs '%s' on itself", r->root);
-		goto fail;
-	}
-	close(rootfd);
-	if ((rootfd = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return step_fail(r, "reopen rootfs '%s'", r->root);
-	/* Device nodes in the root itself (a plain directory) must not open
-	 * the host's devices: only our /dev has working nodes. */
-	if (!r->privileged && remount_bind(rootfd, MS_NODEV) < 0) {
-		step_fail(r, "remount rootfs '%s' nodev", r->root);
 		goto fail;
 	}
 	for (size_t i = 0; i < r->nvolumes; i++)

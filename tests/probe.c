@@ -19,6 +19,11 @@
  *                            x32-getpid|keyctl, i386-getpid|keyctl|vsock|
  *                            socketcall-vsock);
  *                            "ok" or the errno text
+ *   probe ttyattack TEXT     what a hostile container does to a terminal it
+ *                            gets hold of, on fds 0, 1, 2 and /dev/tty: push
+ *                            "TEXT\n" into its input (TIOCSTI), then turn its
+ *                            echo off; one line per target, e.g.
+ *                            "fd1: sti=Not a tty echo-off=Not a tty"
  *
  * Compiled with: musl-gcc -static -Os -o probe probe.c */
 #define _GNU_SOURCE
@@ -28,8 +33,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -180,12 +188,14 @@ static int sys(const char *name)
 		r = syscall(SYS_io_uring_setup, 1, attr);
 	else if (!strcmp(name, "clone3"))
 		r = syscall(SYS_clone3, attr, 0);
-	else if (!strcmp(name, "getpid"))
+	else if (!strcmp(name, "vsock")) {
+		r = socket(40, SOCK_STREAM, 0);	/* AF_VSOCK */
+		if (r < 0 && errno != EPERM)
+			r = 0;	/* not refused by the filter, only unsupported here */
+	} else if (!strcmp(name, "getpid"))
 		r = syscall(SYS_getpid);
 	else if (!strcmp(name, "futex_waitv"))	/* 5.16: newer than any list of ours */
 		r = syscall(449, 0, 0, 0, 0, 0);
-	else if (!strcmp(name, "vsock"))
-		r = syscall(SYS_socket, 40, 1, 0);
 	else if (!strcmp(name, "inet"))
 		r = syscall(SYS_socket, 2, 1, 0);
 	else if (!strcmp(name, "personality-query"))
@@ -226,6 +236,43 @@ static int sys(const char *name)
 	return 1;
 }
 
+static const char *result(int r) { return r < 0 ? strerror(errno) : "ok"; }
+
+static int ttyattack(const char *text)
+{
+	for (int i = 0; i < 4; i++) {
+		int fd = i < 3 ? i : open("/dev/tty", O_RDWR | O_NONBLOCK);
+		const char *sti = "ok", *echo;
+		struct termios t;
+
+		if (fd < 0) {
+			printf("/dev/tty: %s\n", strerror(errno));
+			continue;
+		}
+		for (const char *c = text;; c++) {
+			if (ioctl(fd, TIOCSTI, *c ? c : "\n") < 0) {
+				sti = strerror(errno);
+				break;
+			}
+			if (!*c)
+				break;
+		}
+		int r = tcgetattr(fd, &t);
+		if (r == 0) {
+			t.c_lflag &= ~(tcflag_t)ECHO;
+			r = tcsetattr(fd, TCSANOW, &t);
+		}
+		echo = result(r);
+		if (i < 3)
+			printf("fd%d: sti=%s echo-off=%s\n", i, sti, echo);
+		else
+			printf("/dev/tty: sti=%s echo-off=%s\n", sti, echo);
+		if (i == 3)
+			close(fd);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "";
@@ -264,6 +311,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "sys") && argc == 3)
 		return sys(argv[2]);
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin|sys NAME\n");
+	if (!strcmp(what, "ttyattack") && argc == 3)
+		return ttyattack(argv[2]);
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin|sys NAME|ttyattack TEXT\n");
 	return 2;
 }
