@@ -230,13 +230,17 @@ static int default_rules(struct ctx *c)
 			return -1;
 	}
 	/* vsock ignores network namespaces: it reaches the host's hypervisor
-	 * sockets. */
-	a = arg0(SCMP_CMP_EQ, AF_VSOCK, 0);
+	 * sockets. The kernel reads the family as an int: only the low 32
+	 * bits count (0x1_00000028 is AF_VSOCK too). Every other family is
+	 * allowed by value: a mask cannot say "not equal". */
+	a = arg0(SCMP_CMP_MASKED_EQ, 0xffffffff, AF_VSOCK);
 	if (rule(c, SCMP_ACT_ERRNO(EPERM), "socket", 1, &a) < 0)
 		return -1;
-	a = arg0(SCMP_CMP_NE, AF_VSOCK, 0);
-	if (rule(c, SCMP_ACT_ALLOW, "socket", 1, &a) < 0)
-		return -1;
+	for (unsigned fam = 0; fam < 64; fam++) {
+		a = arg0(SCMP_CMP_MASKED_EQ, 0xffffffff, fam);
+		if (fam != AF_VSOCK && rule(c, SCMP_ACT_ALLOW, "socket", 1, &a) < 0)
+			return -1;
+	}
 	/* i386's socketcall hides socket()'s family in memory: its SOCKET
 	 * sub-call gets ENOSYS (libcs then use socket(2)), the others pass. */
 	for (unsigned call = 2; c->arch == SCMP_ARCH_X86 && call <= 20; call++) {
@@ -520,6 +524,33 @@ static int args_of(struct ctx *c, const char *where, json_t *args, struct scmp_a
 	return 0;
 }
 
+/* The calls mdk makes after the filter is in place, to drop privileges and
+ * start the command: a profile may refuse them (the start then fails), not
+ * fake their success -- ERRNO with errno 0 would leave the container root
+ * with every capability. */
+static bool runtime_call(const char *name)
+{
+	static const char *const calls[] = {
+		"capset", "prctl", "setgroups", "setgroups32", "setgid", "setgid32", "setuid",
+		"setuid32", "setresgid", "setresgid32", "setresuid", "setresuid32", "setregid",
+		"setregid32", "setreuid", "setreuid32", "setfsgid", "setfsgid32", "setfsuid",
+		"setfsuid32", "fchdir", "chdir", "close", "close_range", "execve", "execveat",
+	};
+	for (size_t i = 0; i < sizeof(calls) / sizeof(*calls); i++)
+		if (!strcmp(name, calls[i]))
+			return true;
+	return false;
+}
+
+static int named_rule(struct ctx *c, const char *where, uint32_t act, const char *name, unsigned n,
+		      const struct scmp_arg_cmp *args)
+{
+	if (act == SCMP_ACT_ERRNO(0) && runtime_call(name))
+		return fail(c, "%s: errno 0 for %s would fake the success of a call mdk makes to drop privileges",
+			    where, name);
+	return rule(c, act, name, n, args);
+}
+
 static int compile_json(struct ctx *c, const char *text, size_t len, struct filter *out)
 {
 	json_error_t je;
@@ -536,6 +567,10 @@ static int compile_json(struct ctx *c, const char *text, size_t len, struct filt
 	}
 	if (action_of(c, "profile", prof, "defaultAction", "defaultErrnoRet", &dflt) < 0)
 		goto out;
+	if (dflt == SCMP_ACT_ERRNO(0)) {
+		fail(c, "profile: a default of errno 0 would fake the success of every call");
+		goto out;
+	}
 	c->f = out->f[0] = seccomp_init(dflt);
 	if (!c->f) {
 		fail(c, "seccomp_init failed");
@@ -593,14 +628,14 @@ static int compile_json(struct ctx *c, const char *text, size_t len, struct filt
 			fail(c, "%s: no names", where);
 			goto out;
 		}
-		if (json_is_string(name) && rule(c, act, json_string_value(name), nargs, args) < 0)
+		if (json_is_string(name) && named_rule(c, where, act, json_string_value(name), nargs, args) < 0)
 			goto out;
 		json_array_foreach(names, j, name) {
 			if (!json_is_string(name)) {
 				fail(c, "%s: names[%zu] is not a string", where, j);
 				goto out;
 			}
-			if (rule(c, act, json_string_value(name), nargs, args) < 0)
+			if (named_rule(c, where, act, json_string_value(name), nargs, args) < 0)
 				goto out;
 		}
 	}

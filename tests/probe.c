@@ -14,7 +14,8 @@
  *   probe stdin              read stdin to EOF, print how many bytes
  *   probe sys NAME           try one syscall the seccomp filter refuses
  *                            (keyctl, unshare-user, clone-newns, bpf,
- *                            io_uring, clone3, futex_waitv, vsock, inet,
+ *                            io_uring, clone3, futex_waitv, vsock[-high],
+ *                            inet[-high],
  *                            personality-query|rie, mkdir, getpid, getppid,
  *                            x32-getpid|keyctl, i386-getpid|keyctl|vsock|
  *                            socketcall-vsock);
@@ -196,6 +197,10 @@ static int sys(const char *name)
 		r = syscall(SYS_getpid);
 	else if (!strcmp(name, "futex_waitv"))	/* 5.16: newer than any list of ours */
 		r = syscall(449, 0, 0, 0, 0, 0);
+	else if (!strcmp(name, "vsock-high"))	/* the int family in a long: 0x1_00000028 */
+		r = syscall(SYS_socket, 0x100000000L | 40, 1, 0);
+	else if (!strcmp(name, "inet-high"))
+		r = syscall(SYS_socket, 0x100000000L | 2, 1, 0);
 	else if (!strcmp(name, "inet"))
 		r = syscall(SYS_socket, 2, 1, 0);
 	else if (!strcmp(name, "personality-query"))
