@@ -121,6 +121,22 @@ int layer_clean_debris(int layersfd, const char *name)
 	return err ? (errno = err, -1) : 0;
 }
 
+/* Does the state file F (written by mdk-overlay-up) name VERSION in its
+ * "layers=" line? */
+bool state_uses_layer(FILE *f, const char *version)
+{
+	char line[4096];
+	bool used = false;
+
+	while (!used && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "layers=", 7))
+			continue;
+		for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
+			used = !strcmp(t, version);
+	}
+	return used;
+}
+
 /* Is VERSION named in the "layers=" line of any container's state file? */
 static bool version_in_use(int layersfd, const char *version)
 {
@@ -132,7 +148,7 @@ static bool version_in_use(int layersfd, const char *version)
 		return true;	/* cannot tell: keep it */
 	while (!used && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		char path[300], line[4096];
+		char path[300];
 		if (n < 4 || strcmp(de->d_name + n - 3, "+rw"))
 			continue;
 		snprintf(path, sizeof(path), "%s/state", de->d_name);
@@ -144,12 +160,7 @@ static bool version_in_use(int layersfd, const char *version)
 			used = true;	/* a container half made: keep everything */
 			continue;
 		}
-		while (!used && fgets(line, sizeof(line), f)) {
-			if (strncmp(line, "layers=", 7))
-				continue;
-			for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
-				used = !strcmp(t, version);
-		}
+		used = state_uses_layer(f, version);
 		fclose(f);
 	}
 	closedir(d);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -58,6 +59,7 @@ int overlay_opts(char *buf, size_t n, const char *const *lower, size_t nlower,
 char **mounts_under(const char *path);	/* NULL-terminated, mount order */
 void free_strv(char **v);
 int umount_tree(const char *path, char **failed);
+char *mountinfo_mountpoint(char *line);	/* field 5 of a mountinfo line, unescaped in place */
 void mount_holder(const char *path, char *out, size_t n);
 pid_t root_user(const char *path);	/* a process whose root is on PATH's fs */
 
@@ -137,6 +139,7 @@ int layer_lock(int layersfd, const char *name);
 int layer_publish(int layersfd, const char *name, const char *version);
 int layer_clean_debris(int layersfd, const char *name);
 int layer_gc(int layersfd);	/* remove unused old versions; prints them */
+bool state_uses_layer(FILE *f, const char *version);	/* a "layers=" line of a state file names it */
 
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.
@@ -151,5 +154,11 @@ struct extract {
 	char err[512];		/* out: why it failed */
 };
 int extract_archive(struct extract *x);
+/* Its parts, each callable alone (tests/fuzz/): */
+struct archive;
+struct archive_entry;
+int image_reader_setup(struct archive *in);	/* the formats and filters; -1 failed */
+const char *entry_bad_path(const char *p);	/* why a name or link target is refused */
+void entry_filter_xattrs(struct archive_entry *e);	/* drop all but user.*, security.capability */
 
 #endif
