@@ -36,7 +36,7 @@ die() { log "$*"; exit 1; }
 CLANG_VER=14
 CLANG_RT=/usr/lib/llvm-$CLANG_VER/lib/clang
 SAN_SPECS="clang-$CLANG_VER:clang-$CLANG_VER llvm-symbolizer:llvm
-	/usr/include/archive.h:libarchive-dev"
+	/usr/include/archive.h:libarchive-dev python3:python3"
 
 # need_pkgs [test|san]: the build's packages, with "test" the tests' too (the
 # fuzz suite's clang included), with "san" only the sanitizer build's. A spec
@@ -367,8 +367,9 @@ build_fuzz() {
 		n=$(basename "$t" .c)
 		compile "$f/obj" "clang-$CLANG_VER" "$SAN_CFLAGS -fsanitize=fuzzer-no-link" "$t"
 		# shellcheck disable=SC2086
-		"clang-$CLANG_VER" -fsanitize=fuzzer,address,undefined -o "$f/$n" $objs $srcobjs -larchive ||
+		"clang-$CLANG_VER" -fsanitize=fuzzer,address,undefined -o "$f/$n.new" $objs $srcobjs -larchive ||
 			die "link $n failed"
+		mv -f "$f/$n.new" "$f/$n"
 		count=$((count + 1))
 	done
 	log "built $count fuzz targets in $f"
@@ -382,11 +383,12 @@ run_fuzz() {
 		n=$(basename "$t" .c)
 		mkdir -p "$f/corpus/$n" "$f/crashes/$n"
 		seeds=$top/tests/fuzz/corpus/$n
+		[ -d "$seeds" ] || seeds=
 		# Generated seeds: tar archives are made, not committed as blobs.
 		sh "$top/tests/fuzz/seeds.sh" "$n" "$f/corpus/$n" || die "fuzz: seeds for $n"
 		log "fuzz: $n for ${secs}s"
 		if ! (cd "$f/crashes/$n" && "$f/$n" -max_total_time="$secs" -print_final_stats=1 \
-			-artifact_prefix="$f/crashes/$n/" "$f/corpus/$n" "$seeds" >"$f/$n.log" 2>&1); then
+			-artifact_prefix="$f/crashes/$n/" "$f/corpus/$n" ${seeds:+"$seeds"} >"$f/$n.log" 2>&1); then
 			tail -n 40 "$f/$n.log" >&2
 			failed="$failed $n"
 		fi
@@ -422,7 +424,11 @@ all | test | bench)
 	esac
 	;;
 asan)
-	need_pkgs san
+	# The tests need their tools, the default image and build/mdk too.
+	need_pkgs test
+	build_deps
+	build_mdk
+	build_image
 	build_asan
 	shift
 	exec env MDK="$B/asan/mdk" sh "$top/tests/run.sh" "$@"
