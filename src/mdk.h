@@ -95,6 +95,9 @@ int caps_set(bool root);
 int seccomp_default(void);	/* seccomp.c */
 int user_resolve(const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
+/* The entry of an /etc/passwd or /etc/group style file F whose name (field 0)
+ * or id (field 2) is KEY, split into FIELDS (each cut at 255 bytes). */
+bool db_find_in(FILE *f, const char *key, char fields[7][256]);
 void close_fds_except(int keep);
 int loopback_up(void);
 void sig_take_over(sigset_t *set);

@@ -142,20 +142,11 @@ int caps_set(bool root)
 /* Find NAME (or numeric ID) in an /etc/passwd or /etc/group style file of
  * the container: field 0 name, field 2 id, field 3 gid, field 5 home. The
  * file is the image's: parsed defensively, never trusted for more. */
-static bool db_find(const char *file, const char *key, char fields[7][256])
+bool db_find_in(FILE *f, const char *key, char fields[7][256])
 {
-	FILE *f = fopen(file, "re");
 	char line[1024];
 	bool found = false;
-	struct stat st;
 
-	if (!f)
-		return false;
-	/* A symlink to /dev/zero or a FIFO would hang us: a plain file only. */
-	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
-		fclose(f);
-		return false;
-	}
 	while (!found && fgets(line, sizeof(line), f)) {
 		char *p = line;
 		line[strcspn(line, "\n")] = 0;
@@ -166,6 +157,23 @@ static bool db_find(const char *file, const char *key, char fields[7][256])
 		}
 		found = !strcmp(fields[0], key) || !strcmp(fields[2], key);
 	}
+	return found;
+}
+
+static bool db_find(const char *file, const char *key, char fields[7][256])
+{
+	FILE *f = fopen(file, "re");
+	bool found;
+	struct stat st;
+
+	if (!f)
+		return false;
+	/* A symlink to /dev/zero or a FIFO would hang us: a plain file only. */
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 24)) {
+		fclose(f);
+		return false;
+	}
+	found = db_find_in(f, key, fields);
 	fclose(f);
 	return found;
 }
