@@ -144,10 +144,13 @@ int caps_set(bool root)
  * file is the image's: parsed defensively, never trusted for more. */
 bool db_find_in(FILE *f, const char *key, char fields[7][256])
 {
-	char line[1024];
+	char *line = NULL;
+	size_t cap = 0;
 	bool found = false;
 
-	while (!found && fgets(line, sizeof(line), f)) {
+	/* Whole lines, however long: a fixed buffer would read the tail of a
+	 * long line as an entry of its own. */
+	while (!found && getline(&line, &cap, f) > 0) {
 		char *p = line;
 		line[strcspn(line, "\n")] = 0;
 		for (int i = 0; i < 7; i++) {
@@ -157,6 +160,7 @@ bool db_find_in(FILE *f, const char *key, char fields[7][256])
 		}
 		found = !strcmp(fields[0], key) || !strcmp(fields[2], key);
 	}
+	free(line);
 	return found;
 }
 
