@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -125,15 +126,19 @@ int layer_clean_debris(int layersfd, const char *name)
  * "layers=" line? */
 bool state_uses_layer(FILE *f, const char *version)
 {
-	char line[4096];
+	char *line = NULL;
+	size_t cap = 0;
 	bool used = false;
 
-	while (!used && fgets(line, sizeof(line), f)) {
+	/* Whole lines: with a fixed buffer, the tail of a long line (a long
+	 * data root in mount=) could pass for a layers= line. */
+	while (!used && getline(&line, &cap, f) > 0) {
 		if (strncmp(line, "layers=", 7))
 			continue;
 		for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
 			used = !strcmp(t, version);
 	}
+	free(line);
 	return used;
 }
 
