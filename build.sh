@@ -5,6 +5,12 @@
 #   ./build.sh          build everything (deps are built once and cached in build/deps)
 #   ./build.sh test     build, then run tests/run.sh
 #   ./build.sh bench    build, then run bench/run.sh
+#   ./build.sh asan [SUITE...]  build/asan/mdk with AddressSanitizer and
+#                       UndefinedBehaviorSanitizer (clang, Debian's dynamic
+#                       libarchive), then run the tests against it
+#   ./build.sh fuzz [SECONDS]   build the libFuzzer targets (tests/fuzz/*.c) into
+#                       build/fuzz/ and run each for SECONDS (default 30)
+#   ./build.sh fuzz-build       only build them
 #   ./build.sh deps     only the static dependencies
 #   ./build.sh fetch    only their sources; prints the versions fetched
 #   ./build.sh clean    remove build/ (the dependency cache too)
@@ -25,7 +31,18 @@ log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 # --- host tools -------------------------------------------------------------
-# need_pkgs [test]: the build's packages, and with "test" the tests' too.
+# The sanitizer and fuzzer builds: clang with its runtimes (ASan, UBSan,
+# libFuzzer), llvm-symbolizer for readable reports, Debian's dynamic libarchive,
+# libseccomp, jansson and libmd.
+CLANG_VER=14
+CLANG_RT=/usr/lib/llvm-$CLANG_VER/lib/clang
+SAN_SPECS="clang-$CLANG_VER:clang-$CLANG_VER llvm-symbolizer:llvm
+	/usr/include/archive.h:libarchive-dev /usr/include/seccomp.h:libseccomp-dev
+	/usr/include/jansson.h:libjansson-dev /usr/include/sha2.h:libmd-dev python3:python3"
+
+# need_pkgs [test|san]: the build's packages, with "test" the tests' too (the
+# fuzz suite's clang included), with "san" only the sanitizer build's. A spec
+# is TOOL:PACKAGE, or /FILE:PACKAGE for a file the package installs.
 need_pkgs() {
 	missing=
 	specs="musl-gcc:musl-tools cmake:cmake make:make gcc:gcc dpkg-source:dpkg-dev
@@ -33,10 +50,13 @@ need_pkgs() {
 	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils shellcheck:shellcheck dash:dash
-		apt-ftparchive:apt-utils gpg:gnupg"
+		apt-ftparchive:apt-utils gpg:gnupg $SAN_SPECS"
+	[ "${1:-}" = san ] && specs="make:make $SAN_SPECS"
 	for spec in $specs; do
 		tool=${spec%%:*} pkg=${spec#*:}
-		if [ "$tool" = busybox ]; then
+		if [ "${tool#/}" != "$tool" ]; then
+			[ -e "$tool" ] && continue
+		elif [ "$tool" = busybox ]; then
 			# The default image needs a static busybox, not Debian's dynamic one.
 			file -L /bin/busybox 2>/dev/null | grep -q 'statically linked' && continue
 		else
@@ -45,6 +65,13 @@ need_pkgs() {
 		missing="$missing $pkg"
 	done
 	[ -f /usr/include/linux/version.h ] || missing="$missing linux-libc-dev"
+	# The runtimes: libclang-rt-N-dev (in bookworm not a dependency of clang-N).
+	case " $specs " in
+	*" clang-$CLANG_VER:"*)
+		ls "$CLANG_RT"/*/lib/linux/libclang_rt.fuzzer-"$(uname -m)".a >/dev/null 2>&1 ||
+			missing="$missing libclang-rt-$CLANG_VER-dev"
+		;;
+	esac
 	[ -z "$missing" ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		die "missing packages; run as root: apt-get update && apt-get install -y --no-install-recommends$missing"
@@ -310,6 +337,109 @@ build_mdk() {
 	log "built $B/mdk ($(wc -c <"$B/mdk") bytes, $(ls "$B/bin" | wc -l) links)"
 }
 
+# --- sanitizer and fuzzer builds ----------------------------------------------
+# compile OBJDIR CC FLAGS SOURCE...: each source into OBJDIR (only when it, a
+# header or build.sh is newer than its object), in parallel; sets $objs.
+compile() {
+	odir=$1 cc=$2 cflags=$3
+	shift 3
+	mkdir -p "$odir"
+	newest_h=$(ls -t "$top"/src/*.h | head -n 1)
+	objs='' pids=''
+	for c; do
+		o=$odir/$(basename "$(dirname "$c")")_$(basename "$c" .c).o
+		objs="$objs $o"
+		if [ ! -f "$o" ] || [ "$c" -nt "$o" ] || [ "$newest_h" -nt "$o" ] || [ "$top/build.sh" -nt "$o" ]; then
+			# shellcheck disable=SC2086
+			$cc $cflags -c "$c" -o "$o" &
+			pids="$pids $!"
+		fi
+	done
+	for p in $pids; do wait "$p" || die "compile failed"; done
+}
+
+# Debug info and frame pointers for whole stack traces; every UBSan check
+# fatal (-fno-sanitize-recover), so nothing is reported and then ignored.
+SAN_LIBS="-larchive -lseccomp -ljansson -lmd"
+SAN_CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
+	-Wno-unused-parameter -I$top/src -fsanitize=address,undefined -fno-sanitize-recover=all"
+
+# build/asan/mdk (+ build/asan/bin links): the whole program with ASan and
+# UBSan, linked dynamically against Debian's libarchive (ASan does not link
+# statically). Only the host runs it: mdk never executes itself inside a
+# container root (PID 1 and the command are forks; the --privileged re-exec
+# from a sealed copy happens on the host, before any namespace is entered).
+build_asan() {
+	a=$B/asan
+	mkdir -p "$a/obj" "$a/bin"
+	# mdk --version names the Debian packages it runs with.
+	{
+		printf '#define MDK_DEPS \\\n'
+		dpkg-query -W -f '${Package} ${Version} (dynamic, sanitizer build)\n' \
+			libarchive13 zlib1g liblzma5 libbz2-1.0 libzstd1 libseccomp2 libjansson4 libmd0 | sed 's/.*/\t"&\\n" \\/'
+		printf '\t""\n'
+	} >"$a/obj/deps.h.new"
+	if cmp -s "$a/obj/deps.h.new" "$a/obj/deps.h"; then rm -f "$a/obj/deps.h.new"; else mv -f "$a/obj/deps.h.new" "$a/obj/deps.h"; fi
+	if [ "$a/obj/deps.h" -nt "$a/obj/applets_version.o" ]; then rm -f "$a/obj/applets_version.o"; fi
+	# (-I$B/obj after: the default seccomp filter build_mdk generated.)
+	compile "$a/obj" "clang-$CLANG_VER" "$SAN_CFLAGS -I$a/obj -I$B/obj -DMDK_VERSION=\"$VERSION-asan\"" \
+		"$top"/src/*.c "$top"/applets/*.c "$top/tests/sanitizer_options.c"
+	# shellcheck disable=SC2086
+	"clang-$CLANG_VER" -fsanitize=address,undefined -o "$a/mdk.new" $objs $SAN_LIBS
+	mv -f "$a/mdk.new" "$a/mdk"
+	rm -f "$a"/bin/mdk-*
+	for x in $(ASAN_OPTIONS=detect_leaks=0 "$a/mdk" --list); do ln -s ../mdk "$a/bin/$x"; done
+	ln -sfn ../mdk "$a/bin/mdk"
+	log "built $a/mdk (ASan + UBSan)"
+}
+
+# build/fuzz/TARGET: one libFuzzer binary per tests/fuzz/TARGET.c, linked
+# with the project's src/*.c (less the dispatcher) built by clang.
+build_fuzz() {
+	f=$B/fuzz
+	set --
+	for c in "$top"/src/*.c; do
+		[ "$c" = "$top/src/main.c" ] || set -- "$@" "$c"
+	done
+	compile "$f/obj" "clang-$CLANG_VER" "$SAN_CFLAGS -I$B/obj -fsanitize=fuzzer-no-link -DMDK_VERSION=\"$VERSION-fuzz\"" "$@"
+	srcobjs=$objs
+	count=0
+	for t in "$top"/tests/fuzz/*.c; do
+		n=$(basename "$t" .c)
+		compile "$f/obj" "clang-$CLANG_VER" "$SAN_CFLAGS -fsanitize=fuzzer-no-link" "$t"
+		# shellcheck disable=SC2086
+		"clang-$CLANG_VER" -fsanitize=fuzzer,address,undefined -o "$f/$n.new" $objs $srcobjs $SAN_LIBS ||
+			die "link $n failed"
+		mv -f "$f/$n.new" "$f/$n"
+		count=$((count + 1))
+	done
+	log "built $count fuzz targets in $f"
+}
+
+# Each target for SECS seconds on a copy of its seed corpus (new inputs
+# stay in build/fuzz/corpus/); a crash stops with the reproducer's path.
+run_fuzz() {
+	secs=$1 f=$B/fuzz failed=
+	for t in "$top"/tests/fuzz/*.c; do
+		n=$(basename "$t" .c)
+		mkdir -p "$f/corpus/$n" "$f/crashes/$n"
+		seeds=$top/tests/fuzz/corpus/$n
+		[ -d "$seeds" ] || seeds=
+		# Generated seeds: tar archives are made, not committed as blobs.
+		sh "$top/tests/fuzz/seeds.sh" "$n" "$f/corpus/$n" || die "fuzz: seeds for $n"
+		log "fuzz: $n for ${secs}s"
+		if ! (cd "$f/crashes/$n" && "$f/$n" -max_total_time="$secs" -print_final_stats=1 \
+			-artifact_prefix="$f/crashes/$n/" "$f/corpus/$n" ${seeds:+"$seeds"} >"$f/$n.log" 2>&1); then
+			tail -n 40 "$f/$n.log" >&2
+			failed="$failed $n"
+		fi
+		# The last status line (coverage, corpus, exec/s) and the totals.
+		log "fuzz: $n: $(grep -E '^#[0-9]+' "$f/$n.log" | tail -n 1)"
+		log "fuzz: $n: $(sed -n 's/^stat::\(number_of_executed_units\|average_exec_per_sec\|new_units_added\): */\1=/p' "$f/$n.log" | tr '\n' ' ')"
+	done
+	[ -z "$failed" ] || die "fuzz: crashes in:$failed (reproducers in $f/crashes/; add each to tests/fuzz/regress/TARGET/ with its fix)"
+}
+
 # The default image: a busybox rootfs from Debian's busybox-static, in the
 # "docker export" tar form, written by mdk-pack (scripts/mkimage).
 build_image() {
@@ -334,8 +464,29 @@ all | test | bench)
 	bench) shift; exec sh "$top/bench/run.sh" "$@" ;;
 	esac
 	;;
+asan)
+	# The tests need their tools, the default image and build/mdk too.
+	need_pkgs test
+	build_deps
+	build_mdk
+	build_image
+	build_asan
+	shift
+	exec env MDK="$B/asan/mdk" sh "$top/tests/run.sh" "$@"
+	;;
+fuzz | fuzz-build)
+	# The fuzzers link src/, which includes what build_mdk generates.
+	need_pkgs san
+	build_deps
+	build_mdk
+	build_fuzz
+	[ "$cmd" = fuzz ] || exit 0
+	secs=${2:-30}
+	case $secs in '' | *[!0-9]*) die "fuzz: SECONDS must be a number, not '$secs'" ;; esac
+	run_fuzz "$secs"
+	;;
 deps) need_pkgs; build_deps ;;
 fetch) need_pkgs; fetch_sources; cat "$D/src/versions" ;;
 clean) rm -rf "$B" ;;
-*) die "usage: ./build.sh [all|test|bench|deps|fetch|clean]" ;;
+*) die "usage: ./build.sh [all|test|bench|asan [SUITE...]|fuzz [SECONDS]|fuzz-build|deps|fetch|clean]" ;;
 esac

@@ -40,7 +40,7 @@ static int fail(struct extract *x, const char *name, const char *fmt, ...)
 
 /* What a real image never holds: a name that climbs out, an absolute name or
  * link target, a tree deeper than we are willing to walk when deleting. */
-static const char *bad_path(const char *p)
+const char *entry_bad_path(const char *p)
 {
 	int depth = 0;
 
@@ -70,7 +70,7 @@ static bool keep_xattr(const char *name)
 	return strncmp(name, "user.", 5) == 0 || strcmp(name, "security.capability") == 0;
 }
 
-static void filter_xattrs(struct archive_entry *e)
+void entry_filter_xattrs(struct archive_entry *e)
 {
 	struct xattr { char *name; void *v; size_t n; } keep[32];
 	const char *name;
@@ -162,6 +162,18 @@ static int copy_data(struct archive *in, struct archive *out)
 	return r == ARCHIVE_EOF ? 0 : -1;
 }
 
+/* What an image may be: tar, uncompressed or through gzip, bzip2, xz, zstd. */
+int image_reader_setup(struct archive *in)
+{
+	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_gzip(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_bzip2(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(in) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(in) != ARCHIVE_OK)
+		return -1;
+	return 0;
+}
+
 int extract_archive(struct extract *x)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
@@ -182,11 +194,7 @@ int extract_archive(struct extract *x)
 	 * holes the archive itself records (GNU/pax sparse) are kept anyway. */
 	archive_write_disk_set_options(out, flags);
 	/* No user/group lookup: numeric ids, never the host's /etc/passwd. */
-	if (archive_read_support_format_tar(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_gzip(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_bzip2(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_xz(in) != ARCHIVE_OK ||
-	    archive_read_support_filter_zstd(in) != ARCHIVE_OK) {
+	if (image_reader_setup(in) < 0) {
 		fail(x, NULL, "libarchive: %s", lib_error(in, ebuf, sizeof(ebuf)));
 		goto out;
 	}
@@ -210,16 +218,16 @@ int extract_archive(struct extract *x)
 		}
 		entries++;
 		name = archive_entry_pathname(e);
-		if ((why = bad_path(name))) {
+		if ((why = entry_bad_path(name))) {
 			fail(x, name ? name : "", "%s", why);
 			goto out;
 		}
 		link = archive_entry_hardlink(e);
-		if (link && (why = bad_path(link))) {
+		if (link && (why = entry_bad_path(link))) {
 			fail(x, name, "hard link to '%.120s': %s", link, why);
 			goto out;
 		}
-		filter_xattrs(e);
+		entry_filter_xattrs(e);
 		if (archive_write_header(out, e) != ARCHIVE_OK) {
 			fail(x, name, "%s", lib_error(out, ebuf, sizeof(ebuf)));
 			goto out;

@@ -303,9 +303,10 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 	}
 	if (cg->mode == CG_V2) {
 		char *p = xasprintf(CG "/%s", parent);
+		int r = 0;
 		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return cg_fail(err, n, "mkdir %s%s", p, "");
-		for (size_t i = 0; i < NV1; i++) {
+			r = cg_fail(err, n, "mkdir %s%s", p, "");
+		for (size_t i = 0; i < NV1 && !r; i++) {
 			const char *c = v1_ctrl[i];
 			/* memory and pids are always on: accounting and cleanup. */
 			bool want = limits_need(l, c) || !strcmp(c, "memory") || !strcmp(c, "pids");
@@ -314,13 +315,17 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 			if (v2_enable(CG, c, err, n) < 0 || v2_enable(p, c, err, n) < 0) {
 				if (!limits_need(l, c))
 					continue;	/* not needed for a limit: fine */
-				return -1;
+				r = -1;
 			}
 		}
-		cg->dirs[0] = xasprintf("%s/%s", p, id);
-		if (claim(cg, p, cg->dirs[0]) < 0)
-			return cg_fail(err, n, "mkdir %s%s", cg->dirs[0], errno == EEXIST ? " (a container with this id runs?)" : "");
+		if (!r) {
+			cg->dirs[0] = xasprintf("%s/%s", p, id);
+			if (claim(cg, p, cg->dirs[0]) < 0)
+				r = cg_fail(err, n, "mkdir %s%s", cg->dirs[0], errno == EEXIST ? " (a container with this id runs?)" : "");
+		}
 		free(p);
+		if (r < 0)
+			return -1;
 		cg->ndirs = 1;
 		if (apply_v2(cg->dirs[0], l, err, n) < 0)
 			return undo(cg);
@@ -342,23 +347,29 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 			return undo(cg);
 		}
 		p = xasprintf("%s/%s", h, parent);
+		int r = 0;
 		if ((mkdir(p, 0755) < 0 && errno != EEXIST) ||
 		    (!strcmp(c, "cpuset") && v1_cpuset_inherit(p, h) < 0)) {
-			cg_fail(err, n, "make cgroup %s%s", p, "");
-			return undo(cg);
+			r = cg_fail(err, n, "make cgroup %s%s", p, "");
+		} else {
+			cg->dirs[cg->ndirs] = xasprintf("%s/%s", p, id);
+			if (cg->ndirs == 0 ? claim(cg, p, cg->dirs[0]) < 0 : mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
+				r = cg_fail(err, n, "mkdir %s%s", cg->dirs[cg->ndirs], errno == EEXIST ? " (a container with this id runs?)" : "");
+				/* Not ours: undo must not remove it. */
+				free(cg->dirs[cg->ndirs]);
+				cg->dirs[cg->ndirs] = NULL;
+			} else {
+				cg->ndirs++;
+				if ((!strcmp(c, "cpuset") && v1_cpuset_inherit(cg->dirs[cg->ndirs - 1], p) < 0 &&
+				     cg_fail(err, n, "fill cpuset of %s%s", cg->dirs[cg->ndirs - 1], "") < 0) ||
+				    apply_v1(c, cg->dirs[cg->ndirs - 1], l, err, n) < 0)
+					r = -1;
+			}
 		}
-		cg->dirs[cg->ndirs] = xasprintf("%s/%s", p, id);
-		if (cg->ndirs == 0 ? claim(cg, p, cg->dirs[0]) < 0 : mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
-			cg_fail(err, n, "mkdir %s%s", cg->dirs[cg->ndirs], errno == EEXIST ? " (a container with this id runs?)" : "");
-			return undo(cg);
-		}
-		cg->ndirs++;
-		if ((!strcmp(c, "cpuset") && v1_cpuset_inherit(cg->dirs[cg->ndirs - 1], p) < 0 &&
-		     cg_fail(err, n, "fill cpuset of %s%s", cg->dirs[cg->ndirs - 1], "") < 0) ||
-		    apply_v1(c, cg->dirs[cg->ndirs - 1], l, err, n) < 0)
-			return undo(cg);
 		free(h);
 		free(p);
+		if (r < 0)
+			return undo(cg);
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -121,6 +122,26 @@ int layer_clean_debris(int layersfd, const char *name)
 	return err ? (errno = err, -1) : 0;
 }
 
+/* Does the state file F (written by mdk-overlay-up) name VERSION in its
+ * "layers=" line? */
+bool state_uses_layer(FILE *f, const char *version)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	bool used = false;
+
+	/* Whole lines: with a fixed buffer, the tail of a long line (a long
+	 * data root in mount=) could pass for a layers= line. */
+	while (!used && getline(&line, &cap, f) > 0) {
+		if (strncmp(line, "layers=", 7))
+			continue;
+		for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
+			used = !strcmp(t, version);
+	}
+	free(line);
+	return used;
+}
+
 /* Is VERSION named in the "layers=" line of any container's state file? */
 static bool version_in_use(int layersfd, const char *version)
 {
@@ -132,7 +153,7 @@ static bool version_in_use(int layersfd, const char *version)
 		return true;	/* cannot tell: keep it */
 	while (!used && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
-		char path[300], line[4096];
+		char path[300];
 		if (n < 4 || strcmp(de->d_name + n - 3, "+rw"))
 			continue;
 		snprintf(path, sizeof(path), "%s/state", de->d_name);
@@ -144,12 +165,7 @@ static bool version_in_use(int layersfd, const char *version)
 			used = true;	/* a container half made: keep everything */
 			continue;
 		}
-		while (!used && fgets(line, sizeof(line), f)) {
-			if (strncmp(line, "layers=", 7))
-				continue;
-			for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
-				used = !strcmp(t, version);
-		}
+		used = state_uses_layer(f, version);
 		fclose(f);
 	}
 	closedir(d);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <signal.h>
 #include <sys/types.h>
@@ -68,6 +69,7 @@ int overlay_opts(char *buf, size_t n, const char *const *lower, size_t nlower,
 char **mounts_under(const char *path);	/* NULL-terminated, mount order */
 void free_strv(char **v);
 int umount_tree(const char *path, char **failed);
+char *mountinfo_mountpoint(char *line);	/* field 5 of a mountinfo line, unescaped in place */
 void mount_holder(const char *path, char *out, size_t n);
 pid_t root_user(const char *path);	/* a process whose root is on PATH's fs */
 
@@ -111,6 +113,11 @@ int cap_from_name(const char *name);	/* "CAP_SYS_ADMIN" -> 21, -1 if unknown */
 /* -u SPEC from the container's /etc/passwd, /etc/group (inside ROOTFD). */
 int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
+/* The entry of an /etc/passwd or /etc/group style file F whose name (field 0)
+ * or id (field 2) is KEY, split into FIELDS (each cut at 255 bytes). */
+/* KEY (a name or numeric id) in DB, a passwd/group file's text: F gets the
+ * matching line's first 7 fields, pointing into DB (which it cuts up). */
+bool db_find(char *db, const char *key, const char *f[7]);
 void close_fds_except(int keep);
 int loopback_up(void);
 void sig_take_over(sigset_t *set);
@@ -155,6 +162,7 @@ int layer_lock(int layersfd, const char *name);
 int layer_publish(int layersfd, const char *name, const char *version);
 int layer_clean_debris(int layersfd, const char *name);
 int layer_gc(int layersfd);	/* remove unused old versions; prints them */
+bool state_uses_layer(FILE *f, const char *version);	/* a "layers=" line of a state file names it */
 
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.
@@ -169,5 +177,11 @@ struct extract {
 	char err[512];		/* out: why it failed */
 };
 int extract_archive(struct extract *x);
+/* Its parts, each callable alone (tests/fuzz/): */
+struct archive;
+struct archive_entry;
+int image_reader_setup(struct archive *in);	/* the formats and filters; -1 failed */
+const char *entry_bad_path(const char *p);	/* why a name or link target is refused */
+void entry_filter_xattrs(struct archive_entry *e);	/* drop all but user.*, security.capability */
 
 #endif

@@ -58,6 +58,19 @@ static void unescape(char *s)
 	*d = 0;
 }
 
+/* id parent maj:min root MOUNTPOINT ...: the mount point, unescaped in
+ * place, or NULL for a line without one. */
+char *mountinfo_mountpoint(char *line)
+{
+	char *mp;
+
+	if (!strtok(line, " ") || !strtok(NULL, " ") || !strtok(NULL, " ") ||
+	    !strtok(NULL, " ") || !(mp = strtok(NULL, " ")))
+		return NULL;
+	unescape(mp);
+	return mp;
+}
+
 /* The mount points at or below PATH, in mount order (parents before the
  * mounts on top of or below them); NULL-terminated, malloc'd. */
 char **mounts_under(const char *path)
@@ -71,12 +84,9 @@ char **mounts_under(const char *path)
 		return NULL;
 	v = xmalloc(cap * sizeof(*v));
 	while (getline(&line, &lcap, f) > 0) {
-		char *mp;
-		/* id parent maj:min root mountpoint ... */
-		if (!strtok(line, " ") || !strtok(NULL, " ") || !strtok(NULL, " ") ||
-		    !strtok(NULL, " ") || !(mp = strtok(NULL, " ")))
+		char *mp = mountinfo_mountpoint(line);
+		if (!mp)
 			continue;
-		unescape(mp);
 		if (strncmp(mp, path, plen) || (mp[plen] && mp[plen] != '/'))
 			continue;
 		if (n + 1 >= cap)

@@ -5,18 +5,22 @@
 
 #include "mdk.h"
 
-/* Decimal digits only: no sign, no spaces, no hex, no empty string. */
-static int parse_digits(const char **sp, uint64_t *out)
+/* Decimal digits only: no sign, no spaces, no hex, no empty string. All the
+ * digits are consumed even past an overflow (*over), so that the caller
+ * tells junk after a huge number (EINVAL) from a huge number (ERANGE). */
+static int parse_digits(const char **sp, uint64_t *out, bool *over)
 {
 	const char *s = *sp;
 	uint64_t v = 0;
 
 	if (*s < '0' || *s > '9')
 		return errno = EINVAL, -1;
+	*over = false;
 	for (; *s >= '0' && *s <= '9'; s++) {
 		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return errno = ERANGE, -1;
-		v = v * 10 + (uint64_t)(*s - '0');
+			*over = true;
+		else
+			v = v * 10 + (uint64_t)(*s - '0');
 	}
 	*sp = s;
 	*out = v;
@@ -26,12 +30,13 @@ static int parse_digits(const char **sp, uint64_t *out)
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	uint64_t v;
+	bool over;
 
-	if (!s || parse_digits(&s, &v) < 0)
+	if (!s || parse_digits(&s, &v, &over) < 0)
 		return -1;
 	if (*s)
 		return errno = EINVAL, -1;
-	if (v < min || v > max)
+	if (over || v < min || v > max)
 		return errno = ERANGE, -1;
 	*out = v;
 	return 0;
@@ -45,8 +50,9 @@ int parse_size(const char *s, uint64_t *out)
 	const char *u;
 	uint64_t v;
 	unsigned shift = 0;
+	bool over;
 
-	if (!s || parse_digits(&s, &v) < 0)
+	if (!s || parse_digits(&s, &v, &over) < 0)
 		return -1;
 	if (*s) {
 		char c = (char)(*s | 0x20);
@@ -59,7 +65,7 @@ int parse_size(const char *s, uint64_t *out)
 		if (*s)
 			return errno = EINVAL, -1;
 	}
-	if (shift && v > (UINT64_MAX >> shift))
+	if (over || (shift && v > (UINT64_MAX >> shift)))
 		return errno = ERANGE, -1;
 	*out = v << shift;
 	return 0;

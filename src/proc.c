@@ -202,7 +202,7 @@ fail:
 /* Find KEY (a name, or a numeric id) in DB, a passwd or group file, line by
  * line of any length: F gets the line's first 7 fields (name, -, id, gid,
  * -, home, -), pointing into DB. */
-static bool db_find(char *db, const char *key, const char *f[7])
+bool db_find(char *db, const char *key, const char *f[7])
 {
 	for (char *line = db, *next; line && *line; line = next) {
 		char *p = line;

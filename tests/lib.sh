@@ -11,6 +11,10 @@
 #   mdk ARGS    runs "$MDK" ARGS
 #   skip "why"  marks the current test skipped (call then return 0)
 #   need_root   skip unless root
+#   need_static_mdk WHY  skip when $MDK is the sanitizer build (dynamic)
+#
+# With $MDK_SAN_DIR set (tests/run.sh sets it), sanitizer reports go to files
+# there, and teardown fails the test during which one appeared, printing it.
 
 TESTS=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$TESTS")
@@ -23,6 +27,30 @@ LC_ALL=C
 export LC_ALL
 
 mdk() { "$MDK" "$@"; }
+
+# build/asan/mdk (./build.sh asan) calls itself VERSION-asan.
+case $("$MDK" --version 2>/dev/null | head -n 1) in
+*-asan) MDK_SANITIZED=1 ;;
+*) MDK_SANITIZED= ;;
+esac
+
+need_static_mdk() {
+	[ -z "$MDK_SANITIZED" ] && return 0
+	skip "\$MDK is the sanitizer build (dynamically linked against glibc): $*"
+	return 1
+}
+
+# Sanitizer reports written since the last call: printed, then removed.
+# Prints nothing when there are none.
+san_reports() {
+	[ -n "${MDK_SAN_DIR:-}" ] || return 0
+	for _r in "$MDK_SAN_DIR"/report.*; do
+		[ -f "$_r" ] || continue
+		echo "--- sanitizer report $_r:"
+		cat "$_r"
+		rm -f "$_r"
+	done
+}
 
 skip() {
 	echo "SKIP: $_shunit_test_: $*"
@@ -108,6 +136,11 @@ mdk_teardown() {
 	done
 	endSkipping
 	[ -n "$_leak" ] && fail "teardown:$_leak"
+	_san=$(san_reports)
+	if [ -n "$_san" ]; then
+		printf '%s\n' "$_san"
+		fail "teardown: a sanitizer reported an error (above)"
+	fi
 	# Only with nothing mounted below it may the directory be deleted.
 	if [ -z "$(mounts_under "$T")" ]; then
 		rm -rf "$T"

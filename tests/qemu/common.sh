@@ -106,11 +106,16 @@ stage_busybox() {
 }
 
 # stage_mdk DIR: DIR/bin/mdk ($MDK) and its applet links (mdk-run, ...).
+# A dynamically linked $MDK (the sanitizer build) brings the loader and the
+# libraries it needs, at their host paths.
 stage_mdk() {
 	mkdir -p "$1/bin" || return 1
 	cp "$MDK" "$1/bin/mdk" || return 1
 	for _a in $("$MDK" --list); do
 		ln -s mdk "$1/bin/$_a" || return 1
+	done
+	for _l in $(ldd "$MDK" 2>/dev/null | sed -n 's|.*[[:space:]]\(/[^[:space:]]*\) (0x.*|\1|p'); do
+		mkdir -p "$1$(dirname "$_l")" && cp -L "$_l" "$1$_l" || return 1
 	done
 }
 
