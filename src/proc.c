@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +167,13 @@ static int db_read(int rootfd, const char *file, char **out, char *err, size_t e
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		snprintf(err, en, "%s is not a regular file", file);
+		goto fail;
+	}
+	/* procfs and sysfs files pass for regular ones, and reading some has
+	 * effects on the host: /proc/kmsg would drain the kernel log. */
+	struct statfs sf;
+	if (fstatfs(fd, &sf) < 0 || sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC) {
+		snprintf(err, en, "%s is not a file of the image", file);
 		goto fail;
 	}
 	/* Opened for reading only now that it is known to be a plain file:
