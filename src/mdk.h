@@ -111,6 +111,11 @@ int cap_from_name(const char *name);	/* "CAP_SYS_ADMIN" -> 21, -1 if unknown */
 /* -u SPEC from the container's /etc/passwd, /etc/group (inside ROOTFD). */
 int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
+/* CVE-2019-5736: re-exec this process (argv: mdk_argv) from a copy of its
+ * binary that cannot be written through /proc/PID/exe: a detached read-only
+ * bind mount of it, else a sealed memfd. Returns in the re-executed process;
+ * dies (die_status) if neither can be made. Call before argv is changed. */
+void exe_reexec_protected(void);
 void close_fds_except(int keep);
 int loopback_up(void);
 void sig_take_over(sigset_t *set);
