@@ -28,9 +28,6 @@
  *                            (open_tree) and clear the clone's, remount it
  *                            rw; then open it truncating. One line:
  *                            "setattr=R clone=R remount=R t=R"
- *   probe holdexe PID        (on the host) hold an O_PATH fd of /proc/PID/exe,
- *                            say "held", wait until PID is gone, then open it
- *                            for writing: "ok" or the errno text
  *   probe stdin              read stdin to EOF, print how many bytes
  *   probe sys NAME           try one syscall the seccomp filter refuses
  *                            (keyctl, unshare-user, clone-newns, bpf,
@@ -348,26 +345,6 @@ static int exeremount(const char *path)
 	return 0;
 }
 
-static int holdexe(pid_t pid)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	if ((fd = open(path, O_PATH | O_CLOEXEC)) < 0) {
-		printf("%s\n", strerror(errno));
-		return 1;
-	}
-	printf("held\n");
-	fflush(stdout);
-	while (kill(pid, 0) == 0) {
-		struct timespec ts = { 0, 10000000 };
-		nanosleep(&ts, NULL);
-	}
-	printf("%s\n", reopen(fd, O_WRONLY));
-	return 0;
-}
-
 /* Try syscall NAME; print "ok" (exit 0) or the errno's text (exit 1). */
 static int sys(const char *name)
 {
@@ -507,8 +484,6 @@ int main(int argc, char **argv)
 		return exeattack(argc - 1, argv + 1);
 	if (!strcmp(what, "exeremount") && argc == 3)
 		return exeremount(argv[2]);
-	if (!strcmp(what, "holdexe") && argc == 3)
-		return holdexe((pid_t)atoi(argv[2]));
 	if (!strcmp(what, "stdin")) {
 		char buf[4096];
 		long total = 0;
@@ -522,6 +497,6 @@ int main(int argc, char **argv)
 		return sys(argv[2]);
 	if (!strcmp(what, "ttyattack") && argc == 3)
 		return ttyattack(argv[2]);
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|holdexe PID|stdin|sys NAME|ttyattack TEXT\n");
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|stdin|sys NAME|ttyattack TEXT\n");
 	return 2;
 }
