@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -295,7 +296,7 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 			    strerror(errno));
 		_exit(125);
 	}
-	if (!r->privileged && caps_set(uid == 0) < 0) {
+	if (!r->privileged && caps_set(uid == 0 ? caps_default() : 0) < 0) {
 		chan_report(sock, 125, "set capabilities: %s", strerror(errno));
 		_exit(125);
 	}
@@ -425,6 +426,15 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 	if (cmd == 0)
 		exec_command(r, sock, slave);
 	name_init();	/* after the fork: the command's argv lives there too */
+	/* PID 1 needs nothing but CAP_KILL (to pass signals on to a command
+	 * of another user): a process that ever got hold of it would find
+	 * nothing more to take. It also leaves non-dumpability as what keeps
+	 * the container's root from its /proc/1 (not a lack of capabilities). */
+	if (caps_set(1ULL << CAP_KILL) < 0) {
+		chan_report(sock, 125, "drop PID 1's capabilities: %s", strerror(errno));
+		kill(cmd, SIGKILL);
+		_exit(125);
+	}
 	close(sock);
 	if (slave >= 0)
 		close(slave);

@@ -99,7 +99,7 @@ void chan_report(int sock, int status, const char *fmt, ...) __attribute__((form
 int chan_send_fd(int sock, int fd);
 ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
 int caps_bound_default(bool no_chroot);
-int caps_set(bool root);
+int caps_set(uint64_t set);		/* effective, permitted; -1 with errno */
 uint64_t caps_default(void);		/* the set a container keeps */
 /* seccomp.c: compile PROFILE (docker/OCI JSON text of LEN bytes), or the
  * default when NULL, for a container with capabilities CAPS; -1 with ERR. */

@@ -133,13 +133,13 @@ int caps_bound_default(bool no_chroot)
 	return 0;
 }
 
-/* Effective/permitted/inheritable = the default set (root), or nothing
- * (any other user: what the kernel's setuid rules leave is cleared too). */
-int caps_set(bool root)
+/* Effective and permitted = SET, inheritable none: the default set for
+ * root, nothing for any other user (what the kernel's setuid rules leave
+ * is cleared too). */
+int caps_set(uint64_t set)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { 0 };
-	uint64_t set = root ? keep_caps : 0;
 
 	d[0].effective = d[0].permitted = (uint32_t)set;
 	d[1].effective = d[1].permitted = (uint32_t)(set >> 32);
