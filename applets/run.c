@@ -7,7 +7,8 @@
  * pivot_root into ROOTFS with a fresh /proc, /dev and read-only /sys; a tiny
  * init as PID 1 that forwards signals and reaps zombies; docker's default
  * capabilities, a seccomp filter after docker's, masked /proc and /sys paths;
- * the container dies with mdk-run.
+ * mdk's own binary reaches the container only through a read-only mount
+ * (CVE-2019-5736); the container dies with mdk-run.
  *
  * Exit codes: the command's; 128+N if it was killed by signal N; 125 mdk-run
  * failed (bad option, setup error); 126 CMD not executable; 127 not found. */
