@@ -7,7 +7,8 @@
  * pivot_root into ROOTFS with a fresh /proc, /dev and read-only /sys; a tiny
  * init as PID 1 that forwards signals and reaps zombies; docker's default
  * capabilities, a seccomp filter after docker's, masked /proc and /sys paths;
- * the container dies with mdk-run.
+ * mdk's own binary reaches the container only through a read-only mount
+ * (CVE-2019-5736); the container dies with mdk-run.
  *
  * Exit codes: the command's; 128+N if it was killed by signal N; 125 mdk-run
  * failed (bad option, setup error); 126 CMD not executable; 127 not found. */
@@ -16,6 +17,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,9 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/mman.h>
 #include <sys/random.h>
-#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -297,7 +297,7 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 			    strerror(errno));
 		_exit(125);
 	}
-	if (!r->privileged && caps_set(uid == 0) < 0) {
+	if (!r->privileged && caps_set(uid == 0 ? caps_default() : 0) < 0) {
 		chan_report(sock, 125, "set capabilities: %s", strerror(errno));
 		_exit(125);
 	}
@@ -427,6 +427,15 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 	if (cmd == 0)
 		exec_command(r, sock, slave);
 	name_init();	/* after the fork: the command's argv lives there too */
+	/* PID 1 needs nothing but CAP_KILL (to pass signals on to a command
+	 * of another user): a process that ever got hold of it would find
+	 * nothing more to take. It also leaves non-dumpability as what keeps
+	 * the container's root from its /proc/1 (not a lack of capabilities). */
+	if (caps_set(1ULL << CAP_KILL) < 0) {
+		chan_report(sock, 125, "drop PID 1's capabilities: %s", strerror(errno));
+		kill(cmd, SIGKILL);
+		_exit(125);
+	}
 	close(sock);
 	if (slave >= 0)
 		close(slave);
@@ -555,34 +564,90 @@ static int supervise(struct relay *io, bool in_open, pid_t init, int sfd)
 	return status;
 }
 
-/* CVE-2019-5736: a container must never be able to open this binary for
- * writing through /proc/PID/exe. Run from a sealed in-memory copy, as
- * runc does: even a process that reaches our exe finds only the copy.
- * Used where the container keeps CAP_SYS_PTRACE (--privileged). */
-static void reexec_sealed(void)
+/* Start the container in CG and see it through: the command's status, or
+ * 125 (128+N for signal N while starting) with one line said why. The one
+ * way out: on every failure PID 1, and with it the whole PID namespace, is
+ * killed and reaped before this returns; the caller removes the cgroup. */
+static int run_container(struct run *r, const struct cgroup *cg, int sv[2], int sfd, int nsflags)
 {
-	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), mfd;
-	struct stat st;
+	/* "go", and the window size: the command must see it set. */
+	struct { char go; struct winsize ws; } go = { 'g', { 0 } };
+	char err[600] = "", msg[640];
+	int status = 125, master = -1, fd, st;
+	pid_t init = -1;
 
-	if (fd < 0)
-		die_errno("open /proc/self/exe (is /proc mounted?)");
-	if (fcntl(fd, F_GET_SEALS) >= 0) {
-		close(fd);	/* already the sealed copy */
-		return;
+	/* The next child is PID 1 of a new PID namespace. */
+	if (unshare(CLONE_NEWPID) < 0) {
+		warn_errno("unshare PID namespace");
+		goto out;
 	}
-	if (fstat(fd, &st) < 0 || (mfd = memfd_create("mdk", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0)
-		die_errno("make a sealed copy of mdk");
-	for (off_t left = st.st_size; left > 0;) {
-		ssize_t k = sendfile(mfd, fd, NULL, (size_t)left);
-		if (k <= 0)
-			die_errno("copy mdk into memory");
-		left -= k;
+	if ((init = fork()) < 0) {
+		warn_errno("fork");
+		goto out;
 	}
-	close(fd);
-	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-		die_errno("seal the copy of mdk");
-	fexecve(mfd, mdk_argv, environ);
-	die_errno("re-exec from the sealed copy");
+	if (init == 0) {
+		close(sv[0]);
+		container_init(r, sv[1], nsflags);
+	}
+	close(sv[1]);
+	for (int i = 0; i < 3; i++)
+		if (r->child_std[i] >= 0)
+			close(r->child_std[i]);
+	/* In its cgroup before it runs anything: then "go". */
+	if (cgroup_attach(cg, init, err, sizeof(err)) < 0) {
+		warn("%s", err);
+		goto out;
+	}
+	if (r->tty)
+		tty_getsize(&go.ws);
+	if (write(sv[0], &go, sizeof(go)) != sizeof(go)) {
+		warn_errno("start the container");
+		goto out;
+	}
+	/* Until the command runs (the channel closes at its exec): a pty
+	 * master, or why it could not start. A signal meanwhile ends the
+	 * container before it starts. */
+	for (;;) {
+		struct pollfd p[2] = { { sv[0], POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		ssize_t k;
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si) &&
+		    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH) {
+			warn("stopped by signal %u while starting", si.ssi_signo);
+			status = 128 + (int)si.ssi_signo;
+			goto out;
+		}
+		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if ((k = chan_recv(sv[0], &st, msg, sizeof(msg), &fd)) == 0)
+			break;
+		if (k < 0) {
+			warn_errno("read from the container");
+			goto out;
+		}
+		if (fd < 0) {
+			warn("%s", msg);
+			status = st ? st : 125;
+			goto out;
+		}
+		if (master >= 0)
+			close(master);
+		master = fd;
+	}
+	close(sv[0]);
+	struct relay io = { { r->relay[1], r->relay[2] }, r->relay[0], false };
+	if (master >= 0)
+		io = (struct relay){ { master, -1 }, master, true };
+	status = supervise(&io, r->in, init, sfd);
+	init = -1;	/* reaped */
+out:
+	if (init > 0) {
+		kill(init, SIGKILL);
+		wait_status(init, 0);
+	}
+	return status;
 }
 
 int run_main(int argc, char **argv)
@@ -602,17 +667,14 @@ int run_main(int argc, char **argv)
 	};
 	struct run r = { .init = true, .seccomp = true, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
 	const char *name = NULL, *id = NULL;
-	int c, sv[2];
+	int c;
 
 	die_status = usage_status = 125;
-	/* CVE-2019-5736. PID 1 is made non-dumpable before any container code
-	 * runs, so without CAP_SYS_PTRACE nothing inside can open its
-	 * /proc/1/exe. --privileged keeps that capability: then run from a
-	 * sealed copy (first: option parsing edits argv, the re-exec needs it
-	 * whole; a --privileged among CMD's arguments only costs a copy). */
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--privileged"))
-			reexec_sealed();
+	/* CVE-2019-5736, two layers in every mode. The container's processes
+	 * that run mdk -- PID 1, and whatever execs /proc/self/exe in there --
+	 * run it from a read-only copy (first: option parsing edits argv, the
+	 * re-exec needs it whole); and PID 1 is not dumpable (container_init). */
+	exe_reexec_protected();
 	opterr = 0;
 	env_set(&r, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	while ((c = getopt_long(argc, argv, "+ite:w:u:v:m:", opts, NULL)) != -1) {
@@ -714,20 +776,16 @@ int run_main(int argc, char **argv)
 	sigset_t sigs;
 	sig_take_over(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		die_errno("socketpair");
-	int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (r.hostnet ? 0 : CLONE_NEWNET);
-	if (access("/proc/self/ns/cgroup", F_OK) == 0)
-		nsflags |= CLONE_NEWCGROUP;
-	/* The cgroup first: a limit the host cannot apply stops us here. */
-	struct cgroup cg;
-	char err[600] = "";
-	if (cgroup_create(&cg, id, &r.lim, err, sizeof(err)) < 0)
-		die("cgroup: %s", err);
-	/* Without -t, the container gets no terminal of ours: one of our
+	/* What needs no undoing comes first: a failure up to the cgroup just
+	 * dies. Without -t, the container gets no terminal of ours: one of our
 	 * standard fds that is one is relayed through a pipe instead, as
 	 * docker does (else the container could push keystrokes into it with
 	 * TIOCSTI, or change its settings for good). */
+	int sv[2], sfd;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die_errno("socketpair");
+	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0)
+		die_errno("signalfd");
 	for (int i = 0; i < 3 && !r.tty; i++) {
 		int pp[2];
 		if ((i == 0 && !r.in) || !isatty(i))
@@ -737,82 +795,18 @@ int run_main(int argc, char **argv)
 		r.child_std[i] = pp[i == 0 ? 0 : 1];
 		r.relay[i] = pp[i == 0 ? 1 : 0];
 	}
-	/* The next child is PID 1 of a new PID namespace. */
-	if (unshare(CLONE_NEWPID) < 0) {
-		warn_errno("unshare PID namespace");
-		cgroup_destroy(id);
-		return 125;
-	}
-	pid_t init = fork();
-	if (init < 0) {
-		warn_errno("fork");
-		cgroup_destroy(id);
-		return 125;
-	}
-	if (init == 0) {
-		close(sv[0]);
-		container_init(&r, sv[1], nsflags);
-	}
-	close(sv[1]);
-	for (int i = 0; i < 3; i++)
-		if (r.child_std[i] >= 0)
-			close(r.child_std[i]);
-	/* In its cgroup before it runs anything: then "go". */
-	/* The window size travels with "go": the command must see it set. */
-	struct { char go; struct winsize ws; } go = { 'g', { 0 } };
-	if (r.tty)
-		tty_getsize(&go.ws);
-	if (cgroup_attach(&cg, init, err, sizeof(err)) < 0 || write(sv[0], &go, sizeof(go)) != sizeof(go)) {
-		warn("%s", cg.ndirs && *err ? err : "start the container");
-		kill(init, SIGKILL);
-		wait_status(init, 0);
-		cgroup_destroy(id);
-		return 125;
-	}
-
-	/* Until the command runs: a pty master, or why it could not start. A
-	 * signal meanwhile ends the container before it starts. */
-	int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0)
-		die_errno("signalfd");
-	char msg[640];
-	int status, fd, master = -1, failed = 0;
-	for (;;) {
-		struct pollfd p[2] = { { sv[0], POLLIN, 0 }, { sfd, POLLIN, 0 } };
-		struct signalfd_siginfo si;
-		if (poll(p, 2, -1) < 0)
-			continue;
-		if (p[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si) &&
-		    si.ssi_signo != SIGCHLD && si.ssi_signo != SIGWINCH && !failed) {
-			warn("stopped by signal %u while starting", si.ssi_signo);
-			failed = 128 + (int)si.ssi_signo;
-			break;
-		}
-		if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		if (chan_recv(sv[0], &status, msg, sizeof(msg), &fd) <= 0)
-			break;
-		if (fd >= 0)
-			master = fd;
-		else if (!failed) {
-			warn("%s", msg);
-			failed = status ? status : 125;
-		}
-	}
-	close(sv[0]);
-	if (failed) {
-		if (master >= 0)
-			close(master);
-		kill(init, SIGKILL);
-		wait_status(init, 0);
-	} else {
-		struct relay io = { { r.relay[1], r.relay[2] }, r.relay[0], false };
-		if (master >= 0)
-			io = (struct relay){ { master, -1 }, master, true };
-		status = supervise(&io, r.in, init, sfd);
-		failed = status < 0 ? 125 : status;
-	}
+	int nsflags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | (r.hostnet ? 0 : CLONE_NEWNET);
+	if (access("/proc/self/ns/cgroup", F_OK) == 0)
+		nsflags |= CLONE_NEWCGROUP;
+	/* The cgroup next: a limit the host cannot apply stops us here. */
+	struct cgroup cg;
+	char err[600] = "";
+	if (cgroup_create(&cg, id, &r.lim, err, sizeof(err)) < 0)
+		die("cgroup: %s", err);
+	/* The one way out from here: run_container ends every process it
+	 * started, whatever failed; then the cgroup goes. */
+	int status = run_container(&r, &cg, sv, sfd, nsflags);
 	if (cgroup_destroy(id) < 0)
 		warn_errno("remove cgroup %s/%s (mdk-cgroup prune retries)", cgroup_parent(), id);
-	return failed;
+	return status;
 }

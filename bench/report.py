@@ -37,7 +37,7 @@ with open(os.path.join(d, "extra.txt")) as f:
 
 def t(sec):
     ms = sec * 1000
-    if ms < 10:
+    if abs(ms) < 10:
         return f"{ms:.2f} ms"
     if ms < 1000:
         return f"{ms:.1f} ms"
@@ -158,6 +158,25 @@ o = rss("mdk")
 add(sec, f"peak RSS (`/usr/bin/time -f %M`, {len(extra['rss_mdk'])} runs): `mdk run ROOTFS /bin/true`", o, fmt=kb)
 add(sec, "peak RSS: `crun run`", rss("crun"), o, fmt=kb, key="rss_crun")
 add(sec, "peak RSS: `runc run`", rss("runc"), o, fmt=kb)
+
+# 7. the cost of the protections: differences of medians, measured side by
+# side (min – max of a difference would mean nothing: "—").
+g = load("g7")
+sec = "7. cost of protections (issue 13)"
+
+
+def delta(a, b):
+    return {"med": g[a]["median"] - g[b]["median"], "min": None}
+
+
+o = delta("mdk-run", "mdk-noseccomp")
+add(sec, "seccomp: `mdk run` − `mdk run --no-seccomp`", o)
+add(sec, "seccomp: `crun run` with docker's policy (podman's profile) − without",
+    delta("crun-seccomp", "crun"), o, key="seccomp_crun")
+o = delta("exe-ro", "exe-none")
+add(sec, "re-exec from a read-only mount of the binary: `exe-pair ro` − `exe-pair none`", o)
+add(sec, "… of which the exec itself: `exe-pair plain` − `exe-pair none`", delta("exe-plain", "exe-none"),
+    ratio="(exec)")
 
 print("| measured | command | median | min – max | ours ÷ this |")
 print("|---|---|---:|---:|---:|")

@@ -185,13 +185,28 @@ cp -a "$LAYER" "$ROOTFS"
 # OCI bundles from each runtime's own `spec`: no terminal, /bin/true, the
 # rootfs read-write like mdk's, and mdk's namespaces (pid, mount, uts, ipc,
 # network, plus cgroup).
-for rt in crun runc; do
+# `crun spec` has no seccomp filter; crun-sc's bundle (row 7) gets podman's
+# default profile, docker's policy (from containers-common, which podman
+# brings), in OCI form: the rules for this architecture and for
+# capabilities the bundle does not have left out.
+for rt in crun runc crun-sc; do
 	mkdir "$W/$rt"
-	(cd "$W/$rt" && "$rt" spec)
-	python3 - "$W/$rt/config.json" "$ROOTFS" <<'EOF'
+	(cd "$W/$rt" && "${rt%-sc}" spec)
+	python3 - "$W/$rt/config.json" "$ROOTFS" "$rt" <<'EOF'
 import json, sys
-path, rootfs = sys.argv[1], sys.argv[2]
+path, rootfs, rt = sys.argv[1], sys.argv[2], sys.argv[3]
 c = json.load(open(path))
+if rt == "crun-sc":
+    p = json.load(open("/usr/share/containers/seccomp.json"))
+    rules = []
+    for r in p["syscalls"]:
+        inc = r.get("includes", {})
+        if inc.get("caps") or ("arches" in inc and "amd64" not in inc["arches"]):
+            continue
+        rules.append({k: r[k] for k in ("names", "action", "args", "errnoRet") if k in r})
+    c["linux"]["seccomp"] = {"defaultAction": p["defaultAction"], "defaultErrnoRet": p.get("defaultErrnoRet", 1),
+                             "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+                             "syscalls": rules}
 c["process"]["terminal"] = False
 c["process"]["args"] = ["/bin/true"]
 c["root"] = {"path": rootfs, "readonly": False}
@@ -200,8 +215,9 @@ c["linux"]["namespaces"] = [{"type": t} for t in want]
 json.dump(c, open(path, "w"), indent=1)
 EOF
 done
-# The static C floor of overlay up + down.
+# The static C floors of overlay up + down, and of mdk-run's re-exec.
 musl-gcc -static -Os -o "$W/ovl-pair" "$here/ovl-pair.c"
+musl-gcc -static -Os -o "$W/exe-pair" "$here/exe-pair.c"
 # podman: a private store, the image imported from the same tar.
 mkdir -p "$W/podman/tmp"
 PODMAN="podman --root $W/podman/root --runroot $W/podman/run --tmpdir $W/podman/tmp --cgroup-manager cgroupfs --events-backend none --storage-driver overlay"
@@ -215,10 +231,12 @@ if [ -n "$HYBRID" ]; then
 	crunw() { printf "unshare -m sh -c 'umount %s; exec %s'" "$UNIFIED" "$1"; }
 	# $$ of the wrapper's shell: a unique container id per run.
 	CRUN=$(crunw "crun run -b $W/crun mdkb-c\$\$")
+	CRUN_SC=$(crunw "crun run -b $W/crun-sc mdkb-s\$\$")
 	WRAPPER=$(crunw true)
 else
 	crunw() { printf '%s' "$1"; }
 	CRUN="crun run -b $W/crun mdkb-crun"
+	CRUN_SC="crun run -b $W/crun-sc mdkb-crun-sc"
 	WRAPPER=
 fi
 PODMAN_RUN=$(crunw "$PODMAN run --rm --network none --cgroup-parent /mdkb-podman --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 mdkb-busybox /bin/true")
@@ -275,6 +293,18 @@ hf g5 5 2 1 \
 	-n crun-seq "$(crunw "sh $b seq 64 crun $W/crun")" \
 	-n mdk-par "sh $b par 16 mdk $MDK $ROOTFS" \
 	-n crun-par "$(crunw "sh $b par 16 crun $W/crun")"
+
+# 7. what the protections cost (issue 13): seccomp, as mdk's default
+# against --no-seccomp and crun's bundle with docker's policy against
+# crun's own (none);
+# mdk-run's re-exec from a read-only mount of its binary, as its static C
+# floor (no run-time switch turns it off: exe-pair ro - none is the cost,
+# plain - none the exec alone).
+set -- -n mdk-run "$MDK run $ROOTFS /bin/true" -n mdk-noseccomp "$MDK run --no-seccomp $ROOTFS /bin/true" \
+	-n crun-seccomp "$CRUN_SC" -n crun "$CRUN"
+[ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
+hf g7 8 25 5 "$@" -n exe-none "$W/exe-pair none $MDK" -n exe-plain "$W/exe-pair plain $MDK" \
+	-n exe-ro "$W/exe-pair ro $MDK"
 
 # 6. binary size, peak RSS
 log "measuring: sizes, peak RSS"

