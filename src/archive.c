@@ -396,9 +396,10 @@ int extract_archive(struct extract *x)
 			goto out;
 		}
 		struct stat lst;
-		if (link && lstat(link, &lst) < 0 && errno == ENOENT) {
-			fail(x, name, "hard link to '%.120s', which is not in this layer%s", link,
-			     x->whiteouts ? " (a file of a lower layer?)" : "");
+		/* In an image layer, the usual cause: a file of a lower layer. */
+		if (link && x->whiteouts && lstat(link, &lst) < 0 && errno == ENOENT) {
+			fail(x, name, "hard link to '%.120s', which is not in this layer (a file of a lower layer?)",
+			     link);
 			goto out;
 		}
 		filter_xattrs(e);
