@@ -2,13 +2,19 @@
  * fresh read-write layer, mounted where the host can see it.
  *
  * usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID
+ *        mdk-overlay-up [-R ROOT] -i IMAGE ID
  *
  * Creates the rw layer ROOT/layers/ID+rw/ (fs/ = upperdir, work/ = workdir,
  * state = what was done, for mdk-overlay-down and garbage collectors) and the
  * mount point ROOT/rootfs/ID, and mounts overlay there (nodev: device nodes
  * an image carries cannot reach host devices) in the caller's mount
  * namespace. LAYERs are image names unpacked by mdk-unpack (or their
- * NAME@KEY directories), top first. Any failure undoes all of it.
+ * NAME@KEY directories), top first; or IMAGE, an image loaded by mdk-load
+ * (NAME[:TAG] or ID): its layers, by their short names in ROOT/l/, under the
+ * store's shared lock (no rmi removes them meanwhile). The mount is made
+ * from ROOT with relative paths, so 128 layers fit in the kernel's page of
+ * options; redirect_dir and metacopy stay off (layers are untrusted). Any
+ * failure undoes all of it.
  *
  * Exit codes: 0 mounted (prints the mount point), 1 failed, 2 usage error. */
 #include <errno.h>
@@ -17,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -25,15 +32,16 @@
 #include "mdk.h"
 
 const char overlay_up_usage[] =
-	"usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID\n"
+	"usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID | -i IMAGE ID\n"
 	"Mount container ID's root at ROOT/rootfs/ID: an overlay of the image layers\n"
 	"(top first) and a new rw layer ROOT/layers/ID+rw/{fs,work}. Prints the mount\n"
 	"point. Undo with mdk-overlay-down ID.\n"
 	"  -R ROOT   data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
 	"  -l LAYER  image layer: a name made by mdk-unpack, or its NAME@KEY directory\n"
+	"  -i IMAGE  an image loaded by mdk-load (NAME[:TAG], or its ID): all its layers\n"
 	"Exit codes: 0 mounted, 1 failed (nothing left behind), 2 usage error.\n";
 
-#define MAX_LAYERS 64
+#define MAX_LAYERS MDK_IMAGE_LAYERS_MAX
 
 /* "busybox", "busybox@1a2b..." or ".../layers/busybox@1a2b..." -> the
  * complete layer directory NAME@KEY in layers/. */
@@ -58,7 +66,7 @@ static int resolve_layer(int layersfd, const char *root, const char *arg, char *
 
 int overlay_up_main(int argc, char **argv)
 {
-	const char *rootflag = NULL, *larg[MAX_LAYERS], *lower[MAX_LAYERS], *id;
+	const char *rootflag = NULL, *larg[MAX_LAYERS], *lower[MAX_LAYERS], *id, *image = NULL;
 	char *root, *rw, *upper, *work, *target, *mnt, opts[4096], ver[MAX_LAYERS][MDK_NAME_MAX + 16];
 	size_t nl = 0;
 	int c, rootfd, layersfd, rwfd = -1;
@@ -67,9 +75,13 @@ int overlay_up_main(int argc, char **argv)
 	FILE *f;
 
 	opterr = 0;
-	while ((c = getopt(argc, argv, "+R:l:")) != -1) {
+	static struct image im;
+	char imgid[65];
+
+	while ((c = getopt(argc, argv, "+R:l:i:")) != -1) {
 		switch (c) {
 		case 'R': rootflag = optarg; break;
+		case 'i': image = optarg; break;
 		case 'l':
 			if (nl == MAX_LAYERS)
 				usage_die("at most %d layers", MAX_LAYERS);
@@ -84,8 +96,9 @@ int overlay_up_main(int argc, char **argv)
 	if (!valid_name(id))
 		usage_die("invalid container ID '%s' (want [a-z0-9][a-z0-9._-]*, at most %d)",
 			  id, MDK_NAME_MAX);
-	if (!nl)
-		usage_die("no image layer: give at least one -l LAYER");
+	if (!nl == !image)
+		usage_die(image ? "-i IMAGE and -l LAYER exclude each other" :
+				  "no image layer: give -i IMAGE or at least one -l LAYER");
 	for (size_t i = 0; i < nl; i++) {
 		const char *b = strrchr(larg[i], '/') ? strrchr(larg[i], '/') + 1 : larg[i];
 		char name[MDK_NAME_MAX + 1];
@@ -98,7 +111,32 @@ int overlay_up_main(int argc, char **argv)
 		die_errno("data root '%s'", store_root(rootflag));
 	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '%s/layers'", root);
-	for (size_t i = 0; i < nl; i++) {
+	if (image) {
+		/* Held until we exit: the image's layers stay while we mount them. */
+		if (store_lock(rootfd, LOCK_SH) < 0)
+			die_errno("lock '%s/.store.lock'", root);
+		if (image_resolve(rootfd, image, imgid) < 0)
+			die(errno == ENOENT ? "no image '%s' in %s (load it with mdk-load)" :
+			    "'%s' is not a valid image reference or ID", image, root);
+		if (image_read(rootfd, imgid, &im) < 0)
+			die_errno("read '%s/image/%s'", root, imgid);
+		nl = im.nlayers;
+		for (size_t i = 0; i < nl; i++) {
+			const char *hex = im.layers[nl - 1 - i];
+			char link[40], have[80], want[80];
+			ssize_t k;
+			snprintf(link, sizeof(link), "l/%.16s", hex);
+			snprintf(want, sizeof(want), "../chains/%s", hex);
+			k = readlinkat(rootfd, link, have, sizeof(have) - 1);
+			if (k < 0 || ((have[k] = 0), strcmp(have, want)) ||
+			    fstatat(rootfd, link, &st, 0) < 0 || !S_ISDIR(st.st_mode))
+				die("image '%s': layer sha256:%s is missing from %s/chains (load it again)",
+				    image, hex, root);
+			snprintf(ver[i], sizeof(ver[i]), "%s", hex);
+			lower[i] = xasprintf("%s", link);
+		}
+	}
+	for (size_t i = 0; i < nl && !image; i++) {
 		if (resolve_layer(layersfd, root, larg[i], ver[i], sizeof(ver[i])) < 0) {
 			const char *b = strrchr(larg[i], '/') ? strrchr(larg[i], '/') + 1 : larg[i];
 			if (errno == EXDEV)
@@ -106,16 +144,22 @@ int overlay_up_main(int argc, char **argv)
 			die("layer '%s' is not an unpacked image in %s/layers (run: mdk-unpack -R %s %.*s)",
 			    larg[i], root, root, (int)strcspn(b, "@"), b);
 		}
-		lower[i] = xasprintf("%s/layers/%s", root, ver[i]);
+		lower[i] = xasprintf("layers/%s", ver[i]);
 	}
 	rw = xasprintf("%s+rw", id);
-	upper = xasprintf("%s/layers/%s/fs", root, rw);
-	work = xasprintf("%s/layers/%s/work", root, rw);
+	/* Relative to ROOT, where the mount is made from. */
+	upper = xasprintf("layers/%s/fs", rw);
+	work = xasprintf("layers/%s/work", rw);
 	target = xasprintf("%s/rootfs/%s", root, id);
 	mnt = xasprintf("rootfs/%s", id);
+	/* The options hold paths relative to ROOT, but mountinfo and the
+	 * tools that read it still see ROOT: keep refusing what they cannot
+	 * tell apart. */
+	if (root[strcspn(root, ",:\\\n")])
+		die("overlay options for '%s': a path contains ',', ':', '\\' or a newline", target);
 	if (overlay_opts(opts, sizeof(opts), lower, nl, upper, work) < 0)
 		die("overlay options for '%s': %s", target, errno == E2BIG ?
-		    "longer than a page (too many layers or too long a data root)" :
+		    "longer than a page (too many layers)" :
 		    "a path contains ',', ':', '\\' or a newline");
 
 	/* From here on, every failure undoes what this call made. mkdir of the
@@ -131,7 +175,7 @@ int overlay_up_main(int argc, char **argv)
 	}
 	/* The merged root takes its attributes from the upper dir: those of
 	 * the image's root. */
-	if (fstatat(layersfd, ver[0], &st, 0) < 0 || mkdirat(rwfd, "fs", st.st_mode & 07777) < 0 ||
+	if (fstatat(rootfd, lower[0], &st, 0) < 0 || mkdirat(rwfd, "fs", st.st_mode & 07777) < 0 ||
 	    fchownat(rwfd, "fs", st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    fchmodat(rwfd, "fs", st.st_mode & 07777, 0) < 0 || mkdirat(rwfd, "work", 0700) < 0) {
 		warn_errno("make '%s/layers/%s/{fs,work}'", root, rw);
@@ -143,7 +187,10 @@ int overlay_up_main(int argc, char **argv)
 		warn_errno("create '%s/layers/%s/state'", root, rw);
 		goto fail;
 	}
-	fprintf(f, "id=%s\nmount=%s\nupper=%s\nlayers=", id, target, upper);
+	fprintf(f, "id=%s\nmount=%s\nupper=%s/%s\n", id, target, root, upper);
+	if (image)
+		fprintf(f, "image=sha256:%s\n", imgid);
+	fprintf(f, "layers=");
 	for (size_t i = 0; i < nl; i++)
 		fprintf(f, "%s%s", i ? " " : "", ver[i]);
 	fprintf(f, "\ncreated=%lld\n", (long long)time(NULL));
@@ -156,6 +203,11 @@ int overlay_up_main(int argc, char **argv)
 		goto fail;
 	}
 	made_target = true;
+	/* The options' paths are relative to ROOT (short: 128 layers fit). */
+	if (fchdir(rootfd) < 0) {
+		warn_errno("chdir '%s'", root);
+		goto fail;
+	}
 	if (mount("overlay", target, "overlay", MS_NODEV, opts) < 0) {
 		warn_errno("mount source 'overlay' on '%s', type overlay, flags nodev, options '%s'",
 			   target, opts);

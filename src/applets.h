@@ -3,6 +3,8 @@
  * by <c_name>_usage[]. Adding an applet = one file + one line here. */
 APPLET(cgroup, "mdk-cgroup")
 APPLET(check, "mdk-check")
+APPLET(image, "mdk-image")
+APPLET(load, "mdk-load")
 APPLET(overlay_down, "mdk-overlay-down")
 APPLET(overlay_up, "mdk-overlay-up")
 APPLET(pack, "mdk-pack")

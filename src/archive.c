@@ -9,10 +9,16 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,10 +70,12 @@ const char *entry_bad_path(const char *p)
 
 /* Keep only the extended attributes a container image should carry: file
  * capabilities and user.*. Others (trusted.overlay.* redirects and opaque
- * markers, security labels of the builder's host) are dropped. */
+ * markers, security labels of the builder's host) are dropped, and so is
+ * user.overlay.*: overlayfs reads it as its own in userxattr mode. */
 static bool keep_xattr(const char *name)
 {
-	return strncmp(name, "user.", 5) == 0 || strcmp(name, "security.capability") == 0;
+	return (strncmp(name, "user.", 5) == 0 && strncmp(name, "user.overlay.", 13) != 0) ||
+	       strcmp(name, "security.capability") == 0;
 }
 
 void entry_filter_xattrs(struct archive_entry *e)
@@ -174,6 +182,169 @@ int image_reader_setup(struct archive *in)
 	return 0;
 }
 
+/* --- OCI whiteouts -----------------------------------------------------------
+ * A layer's ".wh.NAME" deletes NAME of the layers below, ".wh..wh..opq" hides
+ * everything below in its directory. Neither is written as a file: both are
+ * collected while extracting and applied after the last entry, so that an
+ * entry of the same layer survives its whiteout in either order (a NAME of
+ * this layer that is a directory becomes opaque instead: ".wh.a" then "a/b"
+ * leaves only b), and an opaque marker applies wherever it came. Overlayfs
+ * takes a character device 0/0 for a whiteout and trusted.overlay.opaque=y
+ * for an opaque directory. */
+struct wh {
+	char *dir;	/* "" for the layer's root */
+	char *name;	/* NULL: the directory is opaque */
+};
+
+static const char *const aufs_meta[] = { ".wh..wh.plnk", ".wh..wh.aufs", ".wh..wh.orph" };
+
+static bool is_aufs_meta(const char *c, size_t n)
+{
+	for (size_t i = 0; i < sizeof(aufs_meta) / sizeof(*aufs_meta); i++)
+		if (n == strlen(aufs_meta[i]) && !memcmp(c, aufs_meta[i], n))
+			return true;
+	return false;
+}
+
+/* 0: an ordinary entry; 1: a marker taken (or aufs metadata to skip); -1:
+ * a malformed one (X->err set). */
+static int take_whiteout(struct extract *x, const char *name)
+{
+	char *p = xasprintf("%s", name), *base, *dir;
+	size_t n = strlen(p);
+	int ret = 0;
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = 0;
+	base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+	/* A marker in a directory part: only aufs's own trees are allowed. */
+	for (const char *c = p; c < base;) {
+		size_t k = strcspn(c, "/");
+		if (k >= 4 && !strncmp(c, ".wh.", 4)) {
+			ret = is_aufs_meta(c, k) ? 1 : fail(x, name, "whiteout used as a directory");
+			goto out;
+		}
+		c += k + 1;
+	}
+	if (strncmp(base, ".wh.", 4))
+		goto out;
+	ret = 1;
+	if (is_aufs_meta(base, strlen(base)))
+		goto out;
+	dir = p;
+	if (base == p)
+		dir = "";
+	else
+		base[-1] = 0;
+	if (!strcmp(base, ".wh..wh..opq")) {
+		base = NULL;
+	} else if (!strncmp(base, ".wh..wh.", 8)) {
+		ret = fail(x, name, "unknown whiteout metadata");
+		goto out;
+	} else {
+		base += 4;
+		if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+			ret = fail(x, name, "invalid whiteout (names no file)");
+			goto out;
+		}
+	}
+	if (x->nwh % 64 == 0) {
+		x->wh = realloc(x->wh, (x->nwh + 64) * sizeof(struct wh));
+		if (!x->wh)
+			die("out of memory");
+	}
+	x->wh[x->nwh].dir = xasprintf("%s", dir);
+	x->wh[x->nwh++].name = base ? xasprintf("%s", base) : NULL;
+out:
+	free(p);
+	return ret;
+}
+
+/* Open directory DIR of the layer (the current root), never through a
+ * symlink; missing directories are made (0755, as libarchive makes implied
+ * parents). */
+static int open_wh_dir(const char *dir)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |
+					   RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, *dir ? dir : ".", &how, sizeof(how));
+
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	char *p = xasprintf("%s", dir);
+	for (char *s = p;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+			*s = 0;
+			if (*p && mkdir(p, 0755) < 0 && errno != EEXIST) {
+				free(p);
+				return -1;
+			}
+			if (!(*s = c))
+				break;
+		}
+	}
+	free(p);
+	return (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof(how));
+}
+
+static int apply_whiteouts(struct extract *x)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < x->nwh; i++) {
+		const struct wh *w = &x->wh[i];
+		int dfd = open_wh_dir(w->dir), fd;
+		const char *shown = *w->dir ? w->dir : ".";
+
+		if (dfd < 0)
+			return fail(x, shown, "%s", errno == ELOOP || errno == EXDEV ?
+				    "whiteout through a symlink" : errno == ENOTDIR ?
+				    "whiteout in a path that is not a directory" : strerror(errno));
+		if (!w->name) {
+			fd = dfd;
+		} else if (fstatat(dfd, w->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			/* Not in this layer: hide the lower layers' NAME. */
+			if (errno != ENOENT || mknodat(dfd, w->name, S_IFCHR | 0, makedev(0, 0)) < 0) {
+				close(dfd);
+				return fail(x, w->name, "whiteout in '%s': %s", shown, strerror(errno));
+			}
+			fd = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			fd = openat(dfd, w->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				close(dfd);
+				return fail(x, w->name, "open: %s", strerror(errno));
+			}
+		} else {
+			fd = -1;	/* a file of this layer hides the lower NAME by itself */
+		}
+		if (fd >= 0 && fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0) {
+			int e = errno;
+			if (fd != dfd)
+				close(fd);
+			close(dfd);
+			return fail(x, shown, "make opaque: %s", strerror(e));
+		}
+		if (fd >= 0 && fd != dfd)
+			close(fd);
+		close(dfd);
+	}
+	return 0;
+}
+
+static void free_whiteouts(struct extract *x)
+{
+	for (size_t i = 0; i < x->nwh; i++) {
+		free(x->wh[i].dir);
+		free(x->wh[i].name);
+	}
+	free(x->wh);
+	x->wh = NULL;
+	x->nwh = 0;
+}
+
 int extract_archive(struct extract *x)
 {
 	struct archive *in = archive_read_new(), *out = archive_write_disk_new();
@@ -222,9 +393,21 @@ int extract_archive(struct extract *x)
 			fail(x, name ? name : "", "%s", why);
 			goto out;
 		}
+		if (x->whiteouts && (r = take_whiteout(x, name)) != 0) {
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		link = archive_entry_hardlink(e);
 		if (link && (why = entry_bad_path(link))) {
 			fail(x, name, "hard link to '%.120s': %s", link, why);
+			goto out;
+		}
+		struct stat lst;
+		/* In an image layer, the usual cause: a file of a lower layer. */
+		if (link && x->whiteouts && lstat(link, &lst) < 0 && errno == ENOENT) {
+			fail(x, name, "hard link to '%.120s', which is not in this layer (a file of a lower layer?)",
+			     link);
 			goto out;
 		}
 		entry_filter_xattrs(e);
@@ -247,6 +430,9 @@ int extract_archive(struct extract *x)
 		fail(x, NULL, "empty archive");
 		goto out;
 	}
+	/* Before the deferred directory times: whiteouts change directories. */
+	if (x->whiteouts && apply_whiteouts(x) < 0)
+		goto out;
 	/* Applies the deferred directory permissions and times. */
 	if (archive_write_close(out) != ARCHIVE_OK) {
 		fail(x, NULL, "%s", lib_error(out, ebuf, sizeof(ebuf)));
@@ -257,6 +443,7 @@ int extract_archive(struct extract *x)
 out:
 	if (x->progress)
 		progress(x, in, entries, true);
+	free_whiteouts(x);
 	archive_read_free(in);
 	archive_write_free(out);
 	return ret;

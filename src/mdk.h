@@ -167,6 +167,30 @@ int layer_clean_debris(int layersfd, const char *name);
 int layer_gc(int layersfd);	/* remove unused old versions; prints them */
 bool state_uses_layer(FILE *f, const char *version);	/* a "layers=" line of a state file names it */
 
+/* --- image.c: the image store (layout and rules in image.c) --------------- */
+#define MDK_IMAGE_LAYERS_MAX 128
+struct image {
+	char id[65];		/* config digest, hex */
+	char manifest[72];	/* "sha256:..." or "" */
+	char layers[MDK_IMAGE_LAYERS_MAX][65];	/* ChainIDs, bottom first */
+	size_t nlayers;
+};
+int store_lock(int rootfd, int op);	/* flock'ed fd of ROOT/.store.lock */
+int store_dir(int rootfd, const char *path);	/* made 0700 if missing; O_PATH */
+bool valid_hex64(const char *s);
+bool valid_digest(const char *s);		/* sha256:[0-9a-f]{64} */
+int write_atomic(int dirfd, const char *name, const void *buf, size_t len);
+int ref_normalize(const char *in, char *out, size_t n);
+int tags_each(int rootfd, void (*fn)(const char *ref, const char *id, void *arg), void *arg);
+int tags_update(int rootfd, const char *ref, const char *id, const char *all_of, bool *changed);
+int image_resolve(int rootfd, const char *spec, char id[65]);
+int image_write(int rootfd, const char *id, const char *manifest, char (*chains)[65], size_t n);
+int image_read(int rootfd, const char *id, struct image *im);
+bool image_in_use(int rootfd, const char *id, char *who, size_t n);
+int store_gc(int rootfd, bool verbose);
+uint64_t chain_size(int rootfd, const char *hex);
+void load_clean_debris(int rootfd);
+
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.
  * The caller must have chrooted there: that is what confines the archive. */
@@ -176,6 +200,9 @@ struct extract {
 	int64_t total;		/* archive size, for progress */
 	bool progress;		/* one updating line on stderr */
 	volatile sig_atomic_t *stop;	/* set by a signal handler: give up */
+	bool whiteouts;		/* an image layer: translate OCI whiteouts */
+	struct wh *wh;		/* private: whiteouts collected */
+	size_t nwh;
 	uint64_t entries;	/* out: entries extracted */
 	char err[512];		/* out: why it failed */
 };

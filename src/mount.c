@@ -35,7 +35,10 @@ int overlay_opts(char *buf, size_t n, const char *const *lower, size_t nlower,
 			return errno = E2BIG, -1;
 		len += (size_t)k;
 	}
-	int k = snprintf(buf + len, n - len, ",upperdir=%s,workdir=%s", upper, work);
+	/* Layers are untrusted: never follow a redirect or a metacopy they
+	 * might carry, whatever the module's defaults. */
+	int k = snprintf(buf + len, n - len, ",upperdir=%s,workdir=%s,redirect_dir=nofollow,metacopy=off",
+			 upper, work);
 	if (k < 0 || (size_t)k >= n - len)
 		return errno = E2BIG, -1;
 	return 0;

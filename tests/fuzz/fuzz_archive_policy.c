@@ -38,7 +38,8 @@ static void check_path(const char *p)
 
 static bool kept(const char *name)
 {
-	return !strncmp(name, "user.", 5) || !strcmp(name, "security.capability");
+	return (!strncmp(name, "user.", 5) && strncmp(name, "user.overlay.", 13)) ||
+	       !strcmp(name, "security.capability");
 }
 
 static void check_xattrs(struct archive_entry *e)
