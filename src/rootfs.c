@@ -143,28 +143,32 @@ static const char *kernel_fs_name(int fd)
 	return sfs.f_type == PROC_SUPER_MAGIC ? "procfs (/proc)" : sfs.f_type == SYSFS_MAGIC ? "sysfs (/sys)" : NULL;
 }
 
-/* The kernel filesystem that PATH in the root is on, or would be made on
- * (its deepest existing ancestor's): NULL when it is neither procfs nor
- * sysfs. */
+/* The kernel filesystem (procfs, sysfs) that PATH in the root or one of
+ * its ancestors, as resolved there, is on: so a target below a mask over
+ * one of their entries counts too. NULL when none is. */
 static const char *kernel_fs_of(int rootfd, const char *path)
 {
 	char buf[PATH_MAX];
+	size_t len = strlen(path);
 
-	if (strlen(path) >= sizeof(buf))
+	if (len >= sizeof(buf))
 		return NULL;
-	strcpy(buf, path);
-	for (;;) {
-		int fd = open_in_root(rootfd, *buf ? buf : "/", O_PATH);
-		if (fd >= 0) {
-			const char *name = kernel_fs_name(fd);
-			close(fd);
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] && buf[i] != '/')
+			continue;
+		char c = buf[i];
+		buf[i] = 0;
+		int fd = open_in_root(rootfd, buf, O_PATH);
+		buf[i] = c;
+		if (fd < 0)
+			return NULL;	/* made below here, if at all */
+		const char *name = kernel_fs_name(fd);
+		close(fd);
+		if (name)
 			return name;
-		}
-		char *slash = strrchr(buf, '/');
-		if ((errno != ENOENT && errno != ENOTDIR) || !slash)
-			return NULL;
-		*slash = 0;
 	}
+	return NULL;
 }
 
 /* Bind-mount the host path SRC onto DST inside the new root, over the /dev,

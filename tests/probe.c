@@ -25,8 +25,9 @@
  *                            "TEXT\n" into its input (TIOCSTI), then turn its
  *                            echo off; one line per target, e.g.
  *                            "fd1: sti=Not a tty echo-off=Not a tty"
- *   probe racer A B          rename A to B and back, forever: the red team's
- *                            racer on a rootfs it holds as a volume
+ *   probe racer A B [USEC]   rename A to B and back, forever (pausing USEC
+ *                            microseconds after each): the red team's racer
+ *                            on a rootfs it holds as a volume
  *   probe breach DIR...      what a masked /proc must refuse, tried under
  *                            each DIR (the racer's names for /proc): open
  *                            DIR/sys/kernel/core_pattern and DIR/sysrq-trigger
@@ -250,11 +251,17 @@ static int sys(const char *name)
 	return 1;
 }
 
-_Noreturn static void racer(const char *a, const char *b)
+_Noreturn static void racer(const char *a, const char *b, long usec)
 {
+	struct timespec ts = { usec / 1000000, usec % 1000000 * 1000 };
+
 	for (;;) {
 		rename(a, b);
+		if (usec)
+			nanosleep(&ts, NULL);
 		rename(b, a);
+		if (usec)
+			nanosleep(&ts, NULL);
 	}
 }
 
@@ -363,10 +370,10 @@ int main(int argc, char **argv)
 		return sys(argv[2]);
 	if (!strcmp(what, "ttyattack") && argc == 3)
 		return ttyattack(argv[2]);
-	if (!strcmp(what, "racer") && argc == 4)
-		racer(argv[2], argv[3]);
+	if (!strcmp(what, "racer") && (argc == 4 || argc == 5))
+		racer(argv[2], argv[3], argc == 5 ? atol(argv[4]) : 0);
 	if (!strcmp(what, "breach") && argc > 2)
 		return breach(argc - 2, argv + 2);
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin|sys NAME|ttyattack TEXT|racer A B|breach DIR...\n");
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|stdin|sys NAME|ttyattack TEXT|racer A B [USEC]|breach DIR...\n");
 	return 2;
 }
