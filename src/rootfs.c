@@ -1,10 +1,22 @@
 /* Switching into a container root: the one implementation shared by
  * mdk-pivot and mdk-run. Runs in a mount namespace of its own; each step
- * that fails is named in R->err. */
+ * that fails is named in R->err.
+ *
+ * Whoever can rename entries of the root directory while we work (a second
+ * container holding it as a volume, a non-root owner of the rootfs) can
+ * move a mount point -- and the mount on it -- even one of another mount
+ * namespace. So nothing here looks a path of the root up twice: proc, sys
+ * and dev are opened once, as directories inside the root; each filesystem
+ * is made with fsopen/fsmount and moved onto that fd; what is masked or
+ * read-only in it is found from the new mount's own fd (beneath it, never
+ * through a symlink or into another mount); volumes come last, over all
+ * of it; and after pivot_root no path is used at all. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,13 +45,15 @@ static int step_fail(struct rootfs *r, const char *fmt, ...)
 	return -1;
 }
 
-/* A detached copy of the mount tree at the host path SRC, with ATTR
- * (MOUNT_ATTR_*) set on every mount in it before it is attached anywhere:
- * the flags go on the mount itself, never on a path looked up again. */
-static int clone_tree(const char *src, uint64_t attr)
+/* A detached copy of the mount tree at PATH in DIRFD ("" for DIRFD itself),
+ * with ATTR (MOUNT_ATTR_*) set on every mount in it before it is attached
+ * anywhere: the flags go on the mount itself, never on a path looked up
+ * again. */
+static int clone_tree(int dirfd, const char *path, uint64_t attr)
 {
 	struct mount_attr ma = { .attr_set = attr };
-	int fd = (int)syscall(SYS_open_tree, AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	int fd = (int)syscall(SYS_open_tree, dirfd, path,
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*path ? 0 : AT_EMPTY_PATH));
 
 	if (fd < 0 || !attr)
 		return fd;
@@ -62,19 +76,122 @@ static const char *needs_new_api(void)
 	return errno == ENOSYS ? " (needs Linux 5.12: open_tree, mount_setattr, move_mount)" : "";
 }
 
-/* Bind-mount the host path SRC onto DST inside the new root: the target is
- * resolved once, inside the root, and the copy of SRC carries its flags
- * (nodev, read-only) before it is moved there. */
+/* A new instance of filesystem TYPE with OPTS ("key=value,flag,..."), as a
+ * detached mount with ATTR (MOUNT_ATTR_*). */
+static int fs_new(const char *type, const char *opts, unsigned attr)
+{
+	char buf[128], *save, *key;
+	int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC), mnt = -1, e;
+
+	if (fs < 0)
+		return -1;
+	if (strlen(opts) >= sizeof(buf)) {
+		errno = E2BIG;
+		goto out;
+	}
+	strcpy(buf, opts);
+	for (key = strtok_r(buf, ",", &save); key; key = strtok_r(NULL, ",", &save)) {
+		char *val = strchr(key, '=');
+		if (val)
+			*val++ = 0;
+		if (syscall(SYS_fsconfig, fs, val ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, val, 0) < 0)
+			goto out;
+	}
+	if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attr);
+out:
+	e = errno;
+	close(fs);
+	errno = e;
+	return mnt;
+}
+
+/* fs_new, moved onto the directory (or file) TARGET: the new mount's fd. */
+static int fs_mount_at(int target, const char *type, const char *opts, unsigned attr)
+{
+	int mnt = fs_new(type, opts, attr);
+
+	if (mnt >= 0 && attach_tree(mnt, target, "") < 0) {
+		int e = errno;
+		close(mnt);
+		return errno = e, -1;
+	}
+	return mnt;
+}
+
+/* PATH below the mount MNT, as an O_PATH fd: never above it, through a
+ * symlink or into another mount. How the filesystems we have just mounted
+ * (procfs, sysfs, the /dev tmpfs) are walked. */
+static int open_beneath(int mnt, const char *path, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV };
+	int fd;
+
+	do
+		fd = (int)syscall(SYS_openat2, mnt, path, &how, sizeof(how));
+	while (fd < 0 && errno == EAGAIN);
+	return fd;
+}
+
+static const char *kernel_fs_name(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return NULL;
+	return sfs.f_type == PROC_SUPER_MAGIC ? "procfs (/proc)" : sfs.f_type == SYSFS_MAGIC ? "sysfs (/sys)" : NULL;
+}
+
+/* The kernel filesystem (procfs, sysfs) that PATH in the root or one of
+ * its ancestors, as resolved there, is on: so a target below a mask over
+ * one of their entries counts too. NULL when none is. */
+static const char *kernel_fs_of(int rootfd, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return NULL;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] && buf[i] != '/')
+			continue;
+		char c = buf[i];
+		buf[i] = 0;
+		int fd = open_in_root(rootfd, buf, O_PATH);
+		buf[i] = c;
+		if (fd < 0)
+			return NULL;	/* made below here, if at all */
+		const char *name = kernel_fs_name(fd);
+		close(fd);
+		if (name)
+			return name;
+	}
+	return NULL;
+}
+
+/* Bind-mount the host path SRC onto DST inside the new root, over the /dev,
+ * /proc and /sys made there: the target is resolved once, inside the root,
+ * and the copy of SRC carries its flags (nodev, read-only) before it is
+ * moved there. Targets on procfs or sysfs are refused: a volume would lift
+ * a mask there, or could not be made (sysfs is read-only). */
 static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 {
 	uint64_t attr = (r->privileged ? 0 : MOUNT_ATTR_NODEV) | (v->ro ? MOUNT_ATTR_RDONLY : 0);
 	struct stat st, rst;
+	const char *kfs;
 	int tree, target = -1;
 
-	if ((tree = clone_tree(v->src, attr)) < 0)
+	if ((tree = clone_tree(AT_FDCWD, v->src, attr)) < 0)
 		return step_fail(r, "volume '%s': bind '%s'%s", v->dst, v->src, needs_new_api());
 	if (fstat(tree, &st) < 0 || fstat(rootfd, &rst) < 0) {
 		step_fail(r, "volume '%s': stat '%s'", v->dst, v->src);
+		goto fail;
+	}
+	if ((kfs = kernel_fs_of(rootfd, v->dst))) {
+		errno = 0;
+		step_fail(r, "volume '%s': refusing a target on %s", v->dst, kfs);
 		goto fail;
 	}
 	if ((target = mkpath_in_root(rootfd, v->dst, !S_ISDIR(st.st_mode))) < 0) {
@@ -91,6 +208,12 @@ static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 		step_fail(r, "volume '%s': refusing a target that is the container's root", v->dst);
 		goto fail;
 	}
+	/* Again on what was resolved: the check above named a path. */
+	if ((kfs = kernel_fs_name(target))) {
+		errno = 0;
+		step_fail(r, "volume '%s': refusing a target on %s", v->dst, kfs);
+		goto fail;
+	}
 	if (attach_tree(tree, target, "") < 0) {
 		step_fail(r, "volume: bind mount '%s' on '%s'", v->src, v->dst);
 		goto fail;
@@ -105,31 +228,36 @@ fail:
 	return -1;
 }
 
-/* proc, sys and dev must be real directories of the image: a symlink there
- * would aim our mounts at the host. Missing ones are created. */
-static int check_mount_dirs(struct rootfs *r, int rootfd)
+/* NAME (proc, sys or dev) of the root, opened once as a directory inside
+ * it: what is mounted there is moved onto this fd. A symlink would aim our
+ * mounts at the host: refused. A missing one is created. */
+static int open_mount_dir(struct rootfs *r, int rootfd, const char *name)
 {
-	static const char *const dirs[] = { "proc", "sys", "dev" };
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
 	struct stat st;
 
-	for (size_t i = 0; i < 3; i++) {
-		if (fstatat(rootfd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			if (errno != ENOENT || mkdirat(rootfd, dirs[i], 0755) < 0)
-				return step_fail(r, "check '%s/%s'", r->root, dirs[i]);
+	for (int made = 0;; made = 1) {
+		int fd = (int)syscall(SYS_openat2, rootfd, name, &how, sizeof(how));
+		if (fd >= 0)
+			return fd;
+		if (errno == ENOENT && !made && (mkdirat(rootfd, name, 0755) == 0 || errno == EEXIST))
 			continue;
-		}
-		if (!S_ISDIR(st.st_mode)) {
+		if ((errno == ELOOP || errno == ENOTDIR) && fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISDIR(st.st_mode)) {
 			errno = 0;
-			return step_fail(r, "refusing rootfs '%s': '%s' is %s", r->root, dirs[i],
+			return step_fail(r, "refusing rootfs '%s': '%s' is %s", r->root, name,
 					 S_ISLNK(st.st_mode) ? "a symlink, not a directory" : "not a directory");
 		}
+		return step_fail(r, "check '%s/%s'", r->root, name);
 	}
-	return 0;
 }
 
 struct node { const char *name; mode_t mode; unsigned maj, min; };
 
-static int setup_dev(struct rootfs *r)
+/* A fresh tmpfs on DIR (never the image's own device nodes), with the
+ * standard nodes, links, pts, shm and mqueue: the new mount's fd. */
+static int setup_dev(struct rootfs *r, int dir)
 {
 	static const struct node nodes[] = {
 		{ "null", S_IFCHR | 0666, 1, 3 }, { "zero", S_IFCHR | 0666, 1, 5 },
@@ -141,77 +269,170 @@ static int setup_dev(struct rootfs *r)
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 		{ "ptmx", "pts/ptmx" }, { "core", "/proc/kcore" },
 	};
+	static const struct { const char *dir; mode_t mode; const char *type, *opts; unsigned attr; } subs[] = {
+		{ "pts", 0755, "devpts", "newinstance,ptmxmode=0666,mode=0620,gid=5", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC },
+		{ "shm", 01777, "tmpfs", "mode=1777,size=65536k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
+		{ "mqueue", 0755, "mqueue", "", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC },
+	};
+	int dev = fs_mount_at(dir, "tmpfs", "mode=755,size=65536k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME);
+	mode_t old;
 
-	/* A fresh tmpfs: never the image's own device nodes. */
-	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k") < 0)
+	if (dev < 0)
 		return step_fail(r, "mount tmpfs on /dev");
-	mode_t old = umask(0);
+	old = umask(0);
 	for (size_t i = 0; i < sizeof(nodes) / sizeof(*nodes); i++) {
-		char p[32];
-		snprintf(p, sizeof(p), "/dev/%s", nodes[i].name);
-		if (mknod(p, nodes[i].mode, makedev(nodes[i].maj, nodes[i].min)) < 0) {
+		if (mknodat(dev, nodes[i].name, nodes[i].mode, makedev(nodes[i].maj, nodes[i].min)) < 0) {
 			umask(old);
-			return step_fail(r, "mknod %s", p);
+			step_fail(r, "mknod /dev/%s", nodes[i].name);
+			goto fail;
 		}
 	}
 	umask(old);
 	for (size_t i = 0; i < sizeof(links) / sizeof(*links); i++) {
-		char p[32];
-		snprintf(p, sizeof(p), "/dev/%s", links[i][0]);
 		if (!r->privileged && !strcmp(links[i][0], "core"))
 			continue;
-		if (symlink(links[i][1], p) < 0)
-			return step_fail(r, "symlink %s", p);
+		if (symlinkat(links[i][1], dev, links[i][0]) < 0) {
+			step_fail(r, "symlink /dev/%s", links[i][0]);
+			goto fail;
+		}
 	}
-	if (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0 || mkdir("/dev/mqueue", 0755) < 0)
-		return step_fail(r, "mkdir in /dev");
-	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-		  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
-		return step_fail(r, "mount devpts on /dev/pts");
-	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
-		return step_fail(r, "mount tmpfs on /dev/shm");
-	if (r->new_ipc && mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return step_fail(r, "mount mqueue on /dev/mqueue");
-	return 0;
+	for (size_t i = 0; i < sizeof(subs) / sizeof(*subs); i++) {
+		int sub, mnt = -1;
+		if (mkdirat(dev, subs[i].dir, subs[i].mode) < 0) {
+			step_fail(r, "mkdir /dev/%s", subs[i].dir);
+			goto fail;
+		}
+		if (!strcmp(subs[i].type, "mqueue") && !r->new_ipc)
+			continue;
+		if ((sub = open_beneath(dev, subs[i].dir, O_DIRECTORY)) >= 0) {
+			mnt = fs_mount_at(sub, subs[i].type, subs[i].opts, subs[i].attr);
+			int e = errno;
+			close(sub);
+			errno = e;
+		}
+		if (mnt < 0) {
+			step_fail(r, "mount %s on /dev/%s", subs[i].type, subs[i].dir);
+			goto fail;
+		}
+		close(mnt);
+	}
+	return dev;
+fail:
+	close(dev);
+	return -1;
 }
 
-/* runc's defaults: what a container must not see or change in /proc, /sys. */
-static int mask_paths(struct rootfs *r)
-{
-	static const char *const masked[] = {
-		"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
-		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-		"/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
-	};
-	static const char *const readonly[] = {
-		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-	};
-	struct stat st;
+/* runc's defaults: what a container must not see (masked) or change
+ * (read-only) in /proc and /sys. Looked up in a procfs or sysfs we have
+ * just made, so only the kernel decides what is there: an entry missing is
+ * an error unless OPTIONAL, the ones a kernel has only when built (or
+ * loaded) with what makes them. */
+struct kernel_path { const char *path; bool optional; };
 
-	for (size_t i = 0; i < sizeof(masked) / sizeof(*masked); i++) {
-		const char *p = masked[i];
-		if (lstat(p, &st) < 0)
-			continue;	/* not on this kernel */
-		if (S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0") < 0
-					: mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
-			return step_fail(r, "mask %s", p);
+static const struct kernel_path proc_masked[] = {
+	{ "acpi", true },		/* CONFIG_ACPI */
+	{ "asound", true },		/* ALSA loaded */
+	{ "interrupts", false },
+	{ "kcore", true },		/* CONFIG_PROC_KCORE */
+	{ "keys", true },		/* CONFIG_KEYS */
+	{ "latency_stats", true },	/* CONFIG_LATENCYTOP */
+	{ "timer_list", true },		/* CONFIG_GENERIC_CLOCKEVENTS */
+	{ "timer_stats", true },	/* gone in 4.11 */
+	{ "sched_debug", true },	/* in debugfs since 5.13 */
+	{ "scsi", true },		/* CONFIG_SCSI_PROC_FS */
+};
+static const struct kernel_path proc_readonly[] = {
+	{ "bus", false }, { "fs", false }, { "irq", false }, { "sys", false },
+	{ "sysrq-trigger", true },	/* CONFIG_MAGIC_SYSRQ */
+};
+static const struct kernel_path sys_masked[] = {
+	{ "firmware", false },
+	{ "devices/virtual/powercap", true },	/* a powercap driver */
+};
+
+/* Mask K below the mount MNT (the filesystem at FS): an empty read-only
+ * tmpfs over a directory, the /dev/null of the mount DEV over a file. */
+static int mask_path(struct rootfs *r, int mnt, const char *fs, const struct kernel_path *k, int dev)
+{
+	struct stat st;
+	int target = open_beneath(mnt, k->path, 0), m = -1;
+
+	if (target < 0) {
+		if (errno == ENOENT && k->optional)
+			return 0;
+		return step_fail(r, "mask %s/%s", fs, k->path);
 	}
-	for (size_t i = 0; i < sizeof(readonly) / sizeof(*readonly); i++) {
-		const char *p = readonly[i];
-		if (lstat(p, &st) < 0)
-			continue;
-		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  NULL) < 0)
-			return step_fail(r, "make %s read-only", p);
+	if (fstat(target, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			m = fs_mount_at(target, "tmpfs", "ro,mode=0555",
+					MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		else if ((m = clone_tree(dev, "null", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) >= 0 &&
+			 attach_tree(m, target, "") < 0) {
+			int e = errno;
+			close(m);
+			m = -1;
+			errno = e;
+		}
 	}
-	return 0;
+	if (m < 0)
+		step_fail(r, "mask %s/%s", fs, k->path);
+	else
+		close(m);
+	close(target);
+	return m < 0 ? -1 : 0;
+}
+
+/* Make K below the mount MNT read-only: a read-only copy of it on itself. */
+static int readonly_path(struct rootfs *r, int mnt, const char *fs, const struct kernel_path *k)
+{
+	int target = open_beneath(mnt, k->path, 0), m;
+
+	if (target < 0) {
+		if (errno == ENOENT && k->optional)
+			return 0;
+		return step_fail(r, "make %s/%s read-only", fs, k->path);
+	}
+	m = clone_tree(target, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	int ret = m < 0 || attach_tree(m, target, "") < 0 ? step_fail(r, "make %s/%s read-only", fs, k->path) : 0;
+	if (m >= 0)
+		close(m);
+	close(target);
+	return ret;
+}
+
+/* A new procfs on DIR, then (unless privileged) its masks and read-only
+ * paths; DEV is the new /dev, for its null. */
+static int setup_proc(struct rootfs *r, int dir, int dev)
+{
+	int proc = fs_mount_at(dir, "proc", "", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC), ret = 0;
+
+	if (proc < 0)
+		return step_fail(r, "mount proc on /proc");
+	for (size_t i = 0; !r->privileged && !ret && i < sizeof(proc_masked) / sizeof(*proc_masked); i++)
+		ret = mask_path(r, proc, "/proc", &proc_masked[i], dev);
+	for (size_t i = 0; !r->privileged && !ret && i < sizeof(proc_readonly) / sizeof(*proc_readonly); i++)
+		ret = readonly_path(r, proc, "/proc", &proc_readonly[i]);
+	close(proc);
+	return ret;
+}
+
+static int setup_sys(struct rootfs *r, int dir, int dev)
+{
+	int sys = fs_mount_at(dir, "sysfs", "",
+			      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC), ret = 0;
+
+	if (sys < 0)
+		return step_fail(r, "mount sysfs on /sys (read-only)");
+	for (size_t i = 0; !r->privileged && !ret && i < sizeof(sys_masked) / sizeof(*sys_masked); i++)
+		ret = mask_path(r, sys, "/sys", &sys_masked[i], dev);
+	close(sys);
+	return ret;
 }
 
 int rootfs_enter(struct rootfs *r)
 {
-	struct statfs sfs;
-	int rootfd;
+	static const char *const names[] = { "proc", "sys", "dev" };
+	int rootdir = -1, rootfd = -1, dirs[3] = { -1, -1, -1 }, dev = -1, ret = -1;
 
 	r->err[0] = 0;
 	/* First, so nothing below can propagate to the host (a shared "/" on
@@ -222,28 +443,39 @@ int rootfs_enter(struct rootfs *r)
 	/* pivot_root needs a mount point: a copy of the root's mount tree,
 	 * nodev before it is attached (device nodes in the root, a plain
 	 * directory, must not open the host's devices: only our /dev has
-	 * working nodes), moved onto the root itself. */
-	if ((rootfd = clone_tree(r->root, r->privileged ? 0 : MOUNT_ATTR_NODEV)) < 0)
-		return step_fail(r, "open rootfs '%s'%s", r->root, needs_new_api());
-	if (check_mount_dirs(r, rootfd) < 0)
-		goto fail;
-	if (attach_tree(rootfd, AT_FDCWD, r->root) < 0) {
-		step_fail(r, "bind mount rootfs '%s' on itself", r->root);
-		goto fail;
+	 * working nodes), moved onto the root itself -- the directory opened
+	 * once, for both. */
+	if ((rootdir = open(r->root, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		step_fail(r, "open rootfs '%s'", r->root);
+		goto out;
 	}
+	if ((rootfd = clone_tree(rootdir, "", r->privileged ? 0 : MOUNT_ATTR_NODEV)) < 0) {
+		step_fail(r, "open rootfs '%s'%s", r->root, needs_new_api());
+		goto out;
+	}
+	for (size_t i = 0; i < 3; i++)
+		if ((dirs[i] = open_mount_dir(r, rootfd, names[i])) < 0)
+			goto out;
+	if (attach_tree(rootfd, rootdir, "") < 0) {
+		step_fail(r, "bind mount rootfs '%s' on itself", r->root);
+		goto out;
+	}
+	/* /dev first: its null masks files of /proc and /sys. */
+	if ((dev = setup_dev(r, dirs[2])) < 0 || setup_proc(r, dirs[0], dev) < 0 || setup_sys(r, dirs[1], dev) < 0)
+		goto out;
 	for (size_t i = 0; i < r->nvolumes; i++)
 		if (bind_volume(r, rootfd, &r->volumes[i]) < 0)
-			goto fail;
+			goto out;
 	/* The canonical sequence (crun, runc): pivot to "." and detach the old
 	 * root stacked beneath the new one, without a put_old directory. */
 	if (fchdir(rootfd) < 0) {
 		step_fail(r, "chdir into '%s'", r->root);
-		goto fail;
+		goto out;
 	}
 	if (syscall(SYS_pivot_root, ".", ".") == 0) {
 		if (umount2(".", MNT_DETACH) < 0) {
 			step_fail(r, "detach the old root");
-			goto fail;
+			goto out;
 		}
 	} else if (errno == EINVAL) {
 		/* The initramfs cannot be pivoted away from (EINVAL): move the
@@ -252,32 +484,27 @@ int rootfs_enter(struct rootfs *r)
 		 * CAP_SYS_CHROOT so a chroot escape cannot reach it either. */
 		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0) {
 			step_fail(r, "pivot_root failed; move '%s' onto / and chroot", r->root);
-			goto fail;
+			goto out;
 		}
 		r->chrooted = true;
 	} else {
 		step_fail(r, "pivot_root into '%s'", r->root);
-		goto fail;
+		goto out;
 	}
-	close(rootfd);
-	if (chdir("/") < 0)
-		return step_fail(r, "chdir to the new /");
-
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return step_fail(r, "mount proc on /proc");
-	/* Before anything reads or writes through /proc: is it procfs? */
-	if (statfs("/proc", &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
-		errno = 0;
-		return step_fail(r, "/proc is not procfs after mounting it");
+	if (chdir("/") < 0) {
+		step_fail(r, "chdir to the new /");
+		goto out;
 	}
-	if (setup_dev(r) < 0)
-		return -1;
-	if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return step_fail(r, "mount sysfs on /sys (read-only)");
-	if (!r->privileged && mask_paths(r) < 0)
-		return -1;
-	return 0;
-fail:
-	close(rootfd);
-	return -1;
+	ret = 0;
+out:
+	for (size_t i = 0; i < 3; i++)
+		if (dirs[i] >= 0)
+			close(dirs[i]);
+	if (dev >= 0)
+		close(dev);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (rootdir >= 0)
+		close(rootdir);
+	return ret;
 }

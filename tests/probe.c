@@ -42,6 +42,16 @@
  *                            "TEXT\n" into its input (TIOCSTI), then turn its
  *                            echo off; one line per target, e.g.
  *                            "fd1: sti=Not a tty echo-off=Not a tty"
+ *   probe racer A B [USEC]   rename A to B and back, forever (pausing USEC
+ *                            microseconds after each): the red team's racer
+ *                            on a rootfs it holds as a volume
+ *   probe breach DIR...      what a masked /proc must refuse, tried under
+ *                            each DIR (the racer's names for /proc): open
+ *                            DIR/sys/kernel/core_pattern and DIR/sysrq-trigger
+ *                            for writing, read a byte of DIR/interrupts,
+ *                            kcore, keys, timer_list; one line "BREACH what"
+ *                            for each that worked, then "tried N" (targets
+ *                            found); exit 3 on a breach
  *
  * Compiled with: musl-gcc -static -Os -o probe probe.c */
 #define _GNU_SOURCE
@@ -421,6 +431,48 @@ static int sys(const char *name)
 	return 1;
 }
 
+_Noreturn static void racer(const char *a, const char *b, long usec)
+{
+	struct timespec ts = { usec / 1000000, usec % 1000000 * 1000 };
+
+	for (;;) {
+		rename(a, b);
+		if (usec)
+			nanosleep(&ts, NULL);
+		rename(b, a);
+		if (usec)
+			nanosleep(&ts, NULL);
+	}
+}
+
+static int breach(int n, char **dirs)
+{
+	static const char *const writes[] = { "sys/kernel/core_pattern", "sysrq-trigger" };
+	static const char *const reads[] = { "interrupts", "kcore", "keys", "timer_list" };
+	int tried = 0, bad = 0;
+	char p[4096], c;
+
+	for (int i = 0; i < n; i++) {
+		for (size_t k = 0; k < sizeof(writes) / sizeof(*writes) + sizeof(reads) / sizeof(*reads); k++) {
+			int w = k < sizeof(writes) / sizeof(*writes);
+			snprintf(p, sizeof(p), "%s/%s", dirs[i], w ? writes[k] : reads[k - 2]);
+			int fd = open(p, w ? O_WRONLY : O_RDONLY);
+			if (fd < 0) {
+				tried += errno != ENOENT;
+				continue;
+			}
+			tried++;
+			if (w || read(fd, &c, 1) == 1) {
+				printf("BREACH %s %s\n", w ? "write" : "read", p);
+				bad = 1;
+			}
+			close(fd);
+		}
+	}
+	printf("tried %d\n", tried);
+	return bad ? 3 : 0;
+}
+
 static const char *result(int r) { return r < 0 ? strerror(errno) : "ok"; }
 
 static int ttyattack(const char *text)
@@ -502,6 +554,10 @@ int main(int argc, char **argv)
 		return sys(argv[2]);
 	if (!strcmp(what, "ttyattack") && argc == 3)
 		return ttyattack(argv[2]);
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|stdin|sys NAME|ttyattack TEXT\n");
+	if (!strcmp(what, "racer") && (argc == 4 || argc == 5))
+		racer(argv[2], argv[3], argc == 5 ? atol(argv[4]) : 0);
+	if (!strcmp(what, "breach") && argc > 2)
+		return breach(argc - 2, argv + 2);
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|stdin|sys NAME|ttyattack TEXT|racer A B [USEC]|breach DIR...\n");
 	return 2;
 }
