@@ -35,7 +35,6 @@ static void list_applets(FILE *f)
 		fprintf(f, "%s\n", applets[i].name);
 }
 
-char **mdk_argv;
 
 int main(int argc, char **argv)
 {

@@ -25,6 +25,8 @@
 
 #include "mdk.h"
 
+char **mdk_argv;	/* set by main(): the re-exec needs the whole argv */
+
 /* The signals a container's PID 1 passes on to the command, as tini does. */
 const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, 0 };
 
