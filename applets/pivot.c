@@ -4,11 +4,12 @@
  * usage: mdk-pivot NEWROOT CMD [ARG]...
  *
  * In a new mount namespace (so the host's root is never pivoted): mounts
- * made private, NEWROOT bound on itself, pivot_root, old root detached, then
- * a fresh /proc, a new /dev (tmpfs: null zero full random urandom tty, pts,
- * shm, fd links; never NEWROOT's device nodes) and /sys read-only; exec CMD
- * with the environment as it is. NEWROOT's proc, sys and dev must be
- * directories (missing ones are made); a symlink is refused.
+ * made private, NEWROOT bound on itself, a new /dev (tmpfs: null zero full
+ * random urandom tty, pts, shm, fd links; never NEWROOT's device nodes), a
+ * fresh /proc and /sys read-only, each moved onto NEWROOT's directory opened
+ * once, then pivot_root and the old root detached; exec CMD with the
+ * environment as it is. NEWROOT's proc, sys and dev must be directories
+ * (missing ones are made); a symlink is refused.
  *
  * Exit codes: 125 setup failed (the step is named), 126 CMD not executable,
  * 127 CMD not found; otherwise CMD replaces mdk-pivot. */

@@ -88,9 +88,11 @@ struct rootfs {
 	bool chrooted;		/* out: no pivot_root (initramfs): MS_MOVE + chroot */
 	char err[512];		/* out: the step that failed, and why */
 };
-/* In a new mount namespace: make mounts private, bind ROOT on itself, mount
- * the volumes, pivot_root, detach the old root, then a fresh /proc, /dev
- * and read-only /sys. -1 with R->err on failure. */
+/* In a new mount namespace: make mounts private, bind ROOT on itself, a
+ * fresh /dev, /proc (masked unless privileged) and read-only /sys made on
+ * ROOT's proc, sys and dev opened once, then the volumes (none on procfs or
+ * sysfs), then pivot_root and detach the old root. -1 with R->err on
+ * failure. */
 int rootfs_enter(struct rootfs *r);
 
 /* --- proc.c: process plumbing for mdk-run and mdk-pivot -------------------- */

@@ -13,10 +13,10 @@
  * of it; and after pivot_root no path is used at all. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
