@@ -34,18 +34,7 @@
 
 int store_lock(int rootfd, int op)
 {
-	int fd = openat(rootfd, ".store.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-
-	if (fd < 0)
-		return -1;
-	while (flock(fd, op) < 0) {
-		if (errno != EINTR) {
-			int e = errno;
-			close(fd);
-			return errno = e, -1;
-		}
-	}
-	return fd;
+	return lock_file(rootfd, ".store.lock", op);
 }
 
 bool valid_hex64(const char *s)

@@ -54,16 +54,14 @@ int layer_current(int layersfd, const char *name, char *out, size_t n)
 	return 0;
 }
 
-int layer_lock(int layersfd, const char *name)
+/* An flock'ed fd on DIRFD/NAME (made 0600 if missing), waited for. */
+int lock_file(int dirfd, const char *name, int op)
 {
-	char lock[MDK_NAME_MAX + 8];
-	int fd;
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-	snprintf(lock, sizeof(lock), ".%s.lock", name);
-	fd = openat(layersfd, lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	while (flock(fd, LOCK_EX) < 0) {
+	while (flock(fd, op) < 0) {
 		if (errno != EINTR) {
 			int e = errno;
 			close(fd);
@@ -71,6 +69,14 @@ int layer_lock(int layersfd, const char *name)
 		}
 	}
 	return fd;
+}
+
+int layer_lock(int layersfd, const char *name)
+{
+	char lock[MDK_NAME_MAX + 8];
+
+	snprintf(lock, sizeof(lock), ".%s.lock", name);
+	return lock_file(layersfd, lock, LOCK_EX);
 }
 
 /* Point NAME at VERSION, atomically: readers see the old or the new link. */

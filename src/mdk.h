@@ -163,6 +163,7 @@ int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), vo
 /* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);
 int layer_current(int layersfd, const char *name, char *out, size_t n);
+int lock_file(int dirfd, const char *name, int op);	/* flock'ed, waited for; -1/errno */
 int layer_lock(int layersfd, const char *name);
 int layer_publish(int layersfd, const char *name, const char *version);
 int layer_clean_debris(int layersfd, const char *name);
