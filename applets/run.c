@@ -30,6 +30,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,8 +42,9 @@ const char run_usage[] =
 	"as its root: fresh /proc, /dev, read-only /sys, docker's default capabilities.\n"
 	"  -i                 keep stdin open (else the command reads /dev/null)\n"
 	"  -t                 allocate a pseudo-terminal for the command (without -t,\n"
-	"                     a terminal on our stdin, stdout or stderr is relayed\n"
-	"                     through a pipe: the container never holds it)\n"
+	"                     our stdin, stdout and stderr are relayed through pipes\n"
+	"                     unless they are pipes, sockets or /dev/null: the\n"
+	"                     container never holds a terminal or host file of ours)\n"
 	"  -e K=V             set an environment variable (repeatable); -e K copies K\n"
 	"  -w DIR             working directory inside the container (created)\n"
 	"  -u UID[:GID]       user, numeric or a name from the container's /etc/passwd\n"
@@ -340,10 +342,27 @@ static void name_init(void)
 	prctl(PR_SET_NAME, "mdk-init");
 }
 
+/* Is our standard fd FD one the container must not hold itself? A pipe
+ * or socket is only a stream (and /dev/null nothing); anything else -- a
+ * terminal, a host file, a device -- can be reopened through
+ * /proc/self/fd/FD for more than it was opened for (read a file given
+ * for writing, truncate it, push keystrokes): relayed through a pipe, as
+ * docker relays every stream. */
+static bool needs_relay(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
+		return false;
+	return !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
+}
+
 /* The child's standard fds: the relay pipe's end for each one mdk-run
  * relays, /dev/null for stdin without -i and for all three with -t (the
- * pty replaces them), else the caller's own (a file or pipe, as docker
- * passes them). */
+ * pty replaces them), else the caller's own (a pipe, socket or
+ * /dev/null: see needs_relay). */
 static int stdio_setup(struct run *r)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -777,10 +796,8 @@ int run_main(int argc, char **argv)
 	sig_take_over(&sigs);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	/* What needs no undoing comes first: a failure up to the cgroup just
-	 * dies. Without -t, the container gets no terminal of ours: one of our
-	 * standard fds that is one is relayed through a pipe instead, as
-	 * docker does (else the container could push keystrokes into it with
-	 * TIOCSTI, or change its settings for good). */
+	 * dies. Without -t, the container gets no terminal or file of ours:
+	 * such a standard fd is relayed through a pipe instead (needs_relay). */
 	int sv[2], sfd;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die_errno("socketpair");
@@ -788,7 +805,7 @@ int run_main(int argc, char **argv)
 		die_errno("signalfd");
 	for (int i = 0; i < 3 && !r.tty; i++) {
 		int pp[2];
-		if ((i == 0 && !r.in) || !isatty(i))
+		if ((i == 0 && !r.in) || !needs_relay(i))
 			continue;
 		if (pipe2(pp, O_CLOEXEC) < 0)
 			die_errno("pipe");

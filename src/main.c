@@ -1,8 +1,11 @@
 /* The dispatcher: the applet comes from basename(argv[0]) ("mdk-unpack"), or
  * from the first argument ("mdk unpack", "mdk mdk-unpack"). */
+#include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mdk.h"
 
@@ -42,6 +45,11 @@ int main(int argc, char **argv)
 	const struct applet *a;
 
 	mdk_argv = argv;
+	/* A closed 0, 1 or 2 would be taken by the next open() and written
+	 * to as if it were stdout (busybox's bb_sanitize_stdio). */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && errno == EBADF && open("/dev/null", O_RDWR) != fd)
+			return 125;
 	base = base ? base + 1 : (argc > 0 ? argv[0] : "mdk");
 	/* libarchive is built without iconv: a UTF-8 C locale keeps non-ASCII
 	 * names byte-exact and quiet. */

@@ -70,11 +70,14 @@ mounts_under() {
 		sort -rn | cut -d' ' -f2-
 }
 
-# The host's mount table, less what other test runs (their own tmpfs under
-# /tmp/mdk-tests.*) do meanwhile: parallel runs do not fail each other.
+# The host's mount table, less what other programs do meanwhile under
+# /tmp (other test runs on their own tmpfs, benches, image builders such as
+# mmdebstrap): parallel work does not fail a test. What this test makes
+# under its own directories still counts, and mounts_under "$T" sees it too.
 mount_table() {
-	awk -v own="${TMPDIR:-/nonexistent}" \
-		'!(index($5, "/tmp/mdk-tests.") == 1 && $5 != own && index($5, own "/") != 1) { print $5, $9 }' \
+	awk -v own="${TMPDIR:-/nonexistent}" -v t="${T:-/nonexistent}" \
+		'!(index($5, "/tmp/") == 1 && $5 != own && index($5, own "/") != 1 &&
+		   $5 != t && index($5, t "/") != 1) { print $5, $9 }' \
 		/proc/self/mountinfo | sort
 }
 
