@@ -66,6 +66,10 @@ const char run_usage[] =
 	"  --cpuset-cpus LIST CPUs the container may use (0-2,4)\n"
 	"  --cpu-shares N     relative CPU weight (2..262144; v2: cpu.weight)\n"
 	"  --pids-limit N     at most N processes (default and -1: no limit)\n"
+	"  --log FILE         the command's stdout and stderr go to FILE, a record a\n"
+	"                     line in the CRI format kubelet reads (TIME STREAM F|P MSG)\n"
+	"  --log-max-size SIZE  past SIZE (default 10m), FILE becomes FILE.1 and a new\n"
+	"                     FILE starts: the newest output is kept\n"
 	"The container runs in cgroup $MDK_CGROUP_PARENT/ID (default m-docker/ID),\n"
 	"removed on exit; a limit that cannot be applied fails with 125.\n"
 	"The environment is PATH, HOME, HOSTNAME (TERM with -t) and -e, nothing else.\n"
@@ -89,6 +93,9 @@ struct run {
 	void *filter;		/* compiled before the fork */
 	bool nnp;		/* no-new-privileges */
 	struct limits lim;
+	const char *log;	/* --log FILE */
+	long long log_max;
+	struct ctr_log *logf;	/* open before the fork */
 	/* Without -t, a standard fd of ours that is a terminal reaches the
 	 * container only as a pipe: its end (child_std) and ours (relay). */
 	int child_std[3], relay[3];
@@ -483,7 +490,27 @@ struct relay {
 	int out[2];	/* container -> our stdout, stderr (-1: none) */
 	int in;		/* our stdin -> container (-1: none) */
 	bool pty;	/* in == out[0] == the pty master */
+	struct ctr_log *log;	/* --log: out[] go there, not to ours */
+	bool log_failed;
 };
+
+/* Pass what the container wrote on out[I] on; 0 at its end. */
+static int relay_pump(struct relay *io, int i)
+{
+	char buf[LOG_READ];
+	ssize_t k;
+
+	if (!io->log)
+		return tty_pump(io->out[i], 1 + i);
+	if ((k = read(io->out[i], buf, sizeof(buf))) < 0 && errno != EIO)
+		return -1;
+	if (log_write(io->log, i, buf, k > 0 ? (size_t)k : 0) < 0 && !io->log_failed) {
+		/* Once: the container goes on, its output is lost meanwhile. */
+		warn_errno("write log '%s'", io->log->path);
+		io->log_failed = true;
+	}
+	return k > 0;
+}
 
 static void relay_close_out(struct relay *io, int i)
 {
@@ -525,7 +552,7 @@ static int supervise(struct relay *io, bool in_open, pid_t init, int sfd)
 			/* PID 1 is gone: drain what the pty or pipes still hold. */
 			for (int i = 0; i < 2; i++) {
 				struct pollfd o = { io->out[i], POLLIN, 0 };
-				if (o.fd >= 0 && (poll(&o, 1, 100) <= 0 || tty_pump(o.fd, 1 + i) <= 0))
+				if (o.fd >= 0 && (poll(&o, 1, 100) <= 0 || relay_pump(io, i) <= 0))
 					relay_close_out(io, i);
 			}
 			continue;
@@ -544,7 +571,7 @@ static int supervise(struct relay *io, bool in_open, pid_t init, int sfd)
 			}
 		}
 		for (int i = 0; i < 2; i++)
-			if (p[1 + i].revents & (POLLIN | POLLHUP | POLLERR) && tty_pump(io->out[i], 1 + i) == 0)
+			if (p[1 + i].revents & (POLLIN | POLLHUP | POLLERR) && relay_pump(io, i) == 0)
 				relay_close_out(io, i);
 		if (io->in < 0) {
 			in_open = false;
@@ -656,9 +683,9 @@ static int run_container(struct run *r, const struct cgroup *cg, int sv[2], int 
 		master = fd;
 	}
 	close(sv[0]);
-	struct relay io = { { r->relay[1], r->relay[2] }, r->relay[0], false };
+	struct relay io = { .out = { r->relay[1], r->relay[2] }, .in = r->relay[0], .log = r->logf };
 	if (master >= 0)
-		io = (struct relay){ { master, -1 }, master, true };
+		io = (struct relay){ .out = { master, -1 }, .in = master, .pty = true, .log = r->logf };
 	status = supervise(&io, r->in, init, sfd);
 	init = -1;	/* reaped */
 out:
@@ -682,9 +709,11 @@ int run_main(int argc, char **argv)
 		{ "die-with-parent", no_argument, NULL, 'D' },
 		{ "no-seccomp", no_argument, NULL, 'Z' },
 		{ "security-opt", required_argument, NULL, 'O' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "log-max-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .init = true, .seccomp = true, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
+	struct run r = { .init = true, .seccomp = true, .log_max = 10 << 20, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
 	const char *name = NULL, *id = NULL;
 	int c;
 
@@ -727,6 +756,14 @@ int run_main(int argc, char **argv)
 		case 'Z': r.seccomp = false; break;
 		case 'O': security_opt(&r, optarg); break;
 		case 'X': r.init = false; break;
+		case 'L': r.log = optarg; break;
+		case 'M': {
+			uint64_t v;
+			if (parse_size(optarg, &v) < 0 || v < 4096 || v > (1ULL << 40))
+				usage_die("invalid --log-max-size '%s' (want a size from 4k to 1t, like 10m)", optarg);
+			r.log_max = (long long)v;
+			break;
+		}
 		case 'D':
 			/* Our death takes the container along (PDEATHSIG of PID 1). */
 			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
@@ -803,9 +840,15 @@ int run_main(int argc, char **argv)
 		die_errno("socketpair");
 	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC)) < 0)
 		die_errno("signalfd");
+	static struct ctr_log logf;
+	if (r.log) {
+		if (log_open(&logf, r.log, r.log_max) < 0)
+			die_errno("log '%s'", r.log);
+		r.logf = &logf;
+	}
 	for (int i = 0; i < 3 && !r.tty; i++) {
 		int pp[2];
-		if ((i == 0 && !r.in) || !needs_relay(i))
+		if ((i == 0 && !r.in) || (!needs_relay(i) && !(i > 0 && r.log)))
 			continue;
 		if (pipe2(pp, O_CLOEXEC) < 0)
 			die_errno("pipe");

@@ -136,6 +136,22 @@ int tty_getsize(struct winsize *ws);
 void tty_winsize(int to);
 int tty_pump(int from, int to);
 
+/* src/log.c: a container's log (CRI format: kubelet's), rotated past max
+ * bytes into PATH.1. log_write takes what STREAM (0 stdout, 1 stderr) gave,
+ * at most LOG_READ bytes at a time; 0 bytes at the stream's end. */
+#define LOG_READ 16384
+struct ctr_log {
+	int fd;
+	const char *path;
+	long long size, max;
+	size_t pending;
+	bool open[2];	/* stdout's, stderr's last record a part (P) */
+	char buf[65536];
+};
+int log_open(struct ctr_log *l, const char *path, long long max);
+int log_write(struct ctr_log *l, int stream, const char *p, size_t n);
+void log_close(struct ctr_log *l);
+
 /* --- cgroup.c: container cgroups on v1, v2 and hybrid hosts ---------------- */
 enum cg_mode { CG_NONE, CG_V1, CG_HYBRID, CG_V2 };
 struct limits {

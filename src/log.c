@@ -1,0 +1,144 @@
+/* Container logs in the format kubelet reads from conmon and containerd
+ * (CRI): a record a line, "TIMESTAMP STREAM TAG MESSAGE\n", TIMESTAMP in
+ * RFC 3339 with nanoseconds (UTC), STREAM stdout or stderr, TAG F for the
+ * end of a line and P for a part of one (what a read returned before the
+ * line's end). So partial lines and the two streams survive in one file.
+ *
+ * Rotation keeps the newest: a record that would take the file past its
+ * size cap moves it to FILE.1 (the older FILE.1 goes) and starts a new
+ * FILE; the logs of a container take at most twice the cap. The writer
+ * never waits for a reader: a container that writes as fast as it can is
+ * limited by the disk, never by whoever follows the log. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+int log_open(struct ctr_log *l, const char *path, long long max)
+{
+	struct stat st;
+
+	errno = 0;
+	l->path = path;
+	l->max = max;
+	l->pending = 0;
+	l->open[0] = l->open[1] = false;
+	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (l->fd < 0)
+		return -1;
+	if (fstat(l->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno ? errno : EINVAL;
+		close(l->fd);
+		l->fd = -1;
+		errno = e;
+		return -1;
+	}
+	l->size = st.st_size;
+	return 0;
+}
+
+static int log_flush(struct ctr_log *l)
+{
+	size_t off = 0;
+
+	while (off < l->pending) {
+		ssize_t k = write(l->fd, l->buf + off, l->pending - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			/* (A full disk loses records, never the container.) */
+			l->pending = 0;
+			return -1;
+		}
+		off += (size_t)k;
+		l->size += k;
+	}
+	l->pending = 0;
+	return 0;
+}
+
+/* FILE -> FILE.1 (rename: a reader has either whole file), a new FILE. */
+static int log_rotate(struct ctr_log *l)
+{
+	char old[4096];
+	int fd;
+
+	if (snprintf(old, sizeof(old), "%s.1", l->path) >= (int)sizeof(old)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (rename(l->path, old) < 0)
+		return -1;
+	fd = open(l->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	close(l->fd);
+	l->fd = fd;
+	l->size = 0;
+	return 0;
+}
+
+/* Append one record: header, N bytes of message, newline. */
+static int log_record(struct ctr_log *l, const char *head, size_t hlen, const char *msg, size_t n)
+{
+	size_t len = hlen + n + 1;
+	int rc = 0;
+
+	if (l->size + (long long)(l->pending + len) > l->max && l->size + (long long)l->pending > 0) {
+		rc |= log_flush(l);
+		rc |= log_rotate(l);
+	}
+	if (l->pending + len > sizeof(l->buf))
+		rc |= log_flush(l);
+	/* A message longer than the buffer is cut into P records by the
+	 * caller's reads, which are never longer than LOG_READ. */
+	memcpy(l->buf + l->pending, head, hlen);
+	memcpy(l->buf + l->pending + hlen, msg, n);
+	l->buf[l->pending + hlen + n] = '\n';
+	l->pending += len;
+	return rc;
+}
+
+int log_write(struct ctr_log *l, int stream, const char *p, size_t n)
+{
+	static const char *const name[] = { "stdout", "stderr" };
+	char head[96];
+	struct timespec ts;
+	struct tm tm;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t h = strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
+	h += (size_t)snprintf(head + h, sizeof(head) - h, ".%09ldZ %s F ", ts.tv_nsec, name[stream]);
+	/* n == 0: the stream's end, which ends a line left open (an empty F:
+	 * the next run's output must not join it). */
+	if (n == 0 && l->open[stream]) {
+		rc |= log_record(l, head, h, "", 0);
+		l->open[stream] = false;
+	}
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+		/* The tag: F ends a line, P is a part of one. */
+		head[h - 2] = nl ? 'F' : 'P';
+		rc |= log_record(l, head, h, p, k);
+		k += nl != NULL;
+		p += k, n -= k;
+		l->open[stream] = !nl;
+	}
+	return rc | log_flush(l);
+}
+
+void log_close(struct ctr_log *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
