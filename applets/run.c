@@ -61,6 +61,15 @@ const char run_usage[] =
 	"  --security-opt no-new-privileges: setuid and file caps give nothing\n"
 	"  --no-init          CMD is PID 1 itself (no signal forwarding or reaping)\n"
 	"  --die-with-parent  end the container when mdk-run's parent dies\n"
+	"  -d, --detach       return (0) once CMD runs, or with the status of what\n"
+	"                     failed; mdk-run stays, in a session of its own, as the\n"
+	"                     container's monitor (needs --log; no -i, -t)\n"
+	"  --pid-file FILE    once CMD runs: pid=, start= of mdk-run (the monitor),\n"
+	"                     init= (the container's PID 1 on the host), replaced whole\n"
+	"  --exit-file FILE   at the end: the exit status, replaced whole\n"
+	"  --exit-command PATH  exec PATH (--exit-command-arg ARG, repeatable) at the\n"
+	"                     very end, after the cgroup is gone (e.g. to remove the\n"
+	"                     container's overlay)\n"
 	"  -m, --memory SIZE  memory limit (64m, 1g; swap capped too)\n"
 	"  --cpus N.NN        CPU quota in CPUs (0.5 = half of one CPU)\n"
 	"  --cpuset-cpus LIST CPUs the container may use (0-2,4)\n"
@@ -78,6 +87,7 @@ const char run_usage[] =
 
 #define MAX_VOLUMES 64
 #define MAX_ENV 256
+#define MAX_EXIT_ARGS 32
 
 struct run {
 	const char *rootfs, *workdir, *user, *hostname;
@@ -96,6 +106,11 @@ struct run {
 	const char *log;	/* --log FILE */
 	long long log_max;
 	struct ctr_log *logf;	/* open before the fork */
+	bool detach;
+	int ready;		/* -d: the caller waits on it for "started" */
+	const char *pidfile, *exitfile;
+	char *exitcmd[MAX_EXIT_ARGS + 2];
+	size_t nexitcmd;
 	/* Without -t, a standard fd of ours that is a terminal reaches the
 	 * container only as a pipe: its end (child_std) and ours (relay). */
 	int child_std[3], relay[3];
@@ -381,6 +396,67 @@ static int stdio_setup(struct run *r)
 		if (fd != i && dup2(fd, i) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* -d: fork; the caller's process waits until the monitor (the child, in a
+ * session of its own, which goes on) says the command runs, and exits 0;
+ * or, when the monitor ends first, with its status (it said why on our
+ * stderr). Returns the monitor's end of that channel. */
+static int detach(void)
+{
+	int p[2], ws;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die_errno("pipe");
+	if ((pid = fork()) < 0)
+		die_errno("fork");
+	if (pid == 0) {
+		close(p[0]);
+		if (setsid() < 0)
+			die_errno("setsid");
+		return p[1];
+	}
+	close(p[1]);
+	if (read(p[0], &c, 1) == 1)
+		_exit(0);
+	if (waitpid(pid, &ws, 0) < 0)
+		die_errno("wait for the monitor");
+	_exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 125);
+}
+
+/* The command runs: the pid file, then (-d) the caller is told, and our
+ * standard fds, the caller's, are let go (a $(mdk-run -d ...) returns). */
+static int started(struct run *r, pid_t init)
+{
+	unsigned long long start;
+
+	if (r->pidfile) {
+		char rec[128];
+		if (proc_starttime(getpid(), &start) < 0) {
+			warn_errno("read our start time");
+			return -1;
+		}
+		snprintf(rec, sizeof(rec), "pid=%d\nstart=%llu\ninit=%d\n", (int)getpid(), start, (int)init);
+		if (write_file_atomic(r->pidfile, rec) < 0) {
+			warn_errno("write pid file '%s'", r->pidfile);
+			return -1;
+		}
+	}
+	if (r->ready < 0)
+		return 0;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || write(r->ready, "", 1) != 1) {
+		warn_errno("detach");
+		return -1;
+	}
+	close(r->ready);
+	r->ready = -1;
+	for (int i = 0; i < 3; i++)
+		dup2(null, i);
+	close(null);
 	return 0;
 }
 
@@ -683,6 +759,8 @@ static int run_container(struct run *r, const struct cgroup *cg, int sv[2], int 
 		master = fd;
 	}
 	close(sv[0]);
+	if (started(r, init) < 0)
+		goto out;
 	struct relay io = { .out = { r->relay[1], r->relay[2] }, .in = r->relay[0], .log = r->logf };
 	if (master >= 0)
 		io = (struct relay){ .out = { master, -1 }, .in = master, .pty = true, .log = r->logf };
@@ -710,11 +788,17 @@ int run_main(int argc, char **argv)
 		{ "no-seccomp", no_argument, NULL, 'Z' },
 		{ "security-opt", required_argument, NULL, 'O' },
 		{ "log", required_argument, NULL, 'L' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "pid-file", required_argument, NULL, 'F' },
+		{ "exit-file", required_argument, NULL, 'E' },
+		{ "exit-command", required_argument, NULL, 'x' },
+		{ "exit-command-arg", required_argument, NULL, 'a' },
 		{ "log-max-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .init = true, .seccomp = true, .log_max = 10 << 20, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
+	struct run r = { .init = true, .seccomp = true, .log_max = 10 << 20, .ready = -1, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
 	const char *name = NULL, *id = NULL;
+	bool dwp = false;
 	int c;
 
 	die_status = usage_status = 125;
@@ -725,7 +809,7 @@ int run_main(int argc, char **argv)
 	exe_reexec_protected();
 	opterr = 0;
 	env_set(&r, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	while ((c = getopt_long(argc, argv, "+ite:w:u:v:m:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+idte:w:u:v:m:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': r.in = true; break;
 		case 't': r.tty = true; break;
@@ -757,6 +841,21 @@ int run_main(int argc, char **argv)
 		case 'O': security_opt(&r, optarg); break;
 		case 'X': r.init = false; break;
 		case 'L': r.log = optarg; break;
+		case 'd': r.detach = true; break;
+		case 'F': r.pidfile = optarg; break;
+		case 'E': r.exitfile = optarg; break;
+		case 'x':
+			if (r.nexitcmd)
+				usage_die("--exit-command given twice");
+			r.exitcmd[r.nexitcmd++] = optarg;
+			break;
+		case 'a':
+			if (!r.nexitcmd)
+				usage_die("--exit-command-arg before --exit-command");
+			if (r.nexitcmd > MAX_EXIT_ARGS)
+				usage_die("more than %d --exit-command-arg", MAX_EXIT_ARGS);
+			r.exitcmd[r.nexitcmd++] = optarg;
+			break;
 		case 'M': {
 			uint64_t v;
 			if (parse_size(optarg, &v) < 0 || v < 4096 || v > (1ULL << 40))
@@ -764,11 +863,7 @@ int run_main(int argc, char **argv)
 			r.log_max = (long long)v;
 			break;
 		}
-		case 'D':
-			/* Our death takes the container along (PDEATHSIG of PID 1). */
-			if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
-				die("--die-with-parent: the parent is gone");
-			break;
+		case 'D': dwp = true; break;
 		case 'm':
 			/* docker's floor: below it nothing starts anyway. */
 			if (parse_size(optarg, &r.lim.memory) < 0 || r.lim.memory < 6 << 20)
@@ -824,6 +919,17 @@ int run_main(int argc, char **argv)
 	env_set(&r, xasprintf("HOSTNAME=%s", r.hostname));
 	if (r.tty && !getenv_from(r.env, r.nenv, "TERM"))
 		env_set(&r, "TERM=xterm");
+	if (r.detach) {
+		if (!r.log)
+			usage_die("-d needs --log FILE (where the command's output goes)");
+		if (r.tty || r.in || dwp)
+			usage_die("-d with -i, -t or --die-with-parent: nothing stays attached");
+	}
+	/* Our death takes the container along (PDEATHSIG of PID 1). */
+	if (dwp && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1))
+		die("--die-with-parent: the parent is gone");
+	if (r.detach)
+		r.ready = detach();
 
 	/* Signals are taken synchronously (signalfd) from here on; blocked
 	 * before the fork, so none is lost, and PID 1 inherits the mask. */
@@ -868,5 +974,18 @@ int run_main(int argc, char **argv)
 	int status = run_container(&r, &cg, sv, sfd, nsflags);
 	if (cgroup_destroy(id) < 0)
 		warn_errno("remove cgroup %s/%s (mdk-cgroup prune retries)", cgroup_parent(), id);
+	if (r.exitfile) {
+		char b[16];
+		snprintf(b, sizeof(b), "%d\n", status);
+		if (write_file_atomic(r.exitfile, b) < 0)
+			warn_errno("write exit file '%s'", r.exitfile);
+	}
+	if (r.nexitcmd) {
+		/* As a new program: nothing of ours blocked or ignored. */
+		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		execv(r.exitcmd[0], r.exitcmd);
+		warn_errno("exit command '%s'", r.exitcmd[0]);
+	}
 	return status;
 }

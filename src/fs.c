@@ -205,3 +205,41 @@ int read_fd_max(int fd, size_t max, char **buf, size_t *len)
 	*len = n;
 	return 0;
 }
+
+/* Replace PATH with TEXT whole: written beside it, then renamed over it, so
+ * that a reader sees the old file or the new one, never a part. */
+int write_file_atomic(const char *path, const char *text)
+{
+	char tmp[4096];
+	size_t n = strlen(text), off = 0;
+	int fd, e;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid()) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	while (off < n) {
+		ssize_t k = write(fd, text + off, n - off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			goto fail;
+		off += (size_t)k;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) == 0)
+		return 0;
+	fd = -1;
+fail:
+	e = errno ? errno : EIO;
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
+}

@@ -60,6 +60,7 @@ int rm_tree_nocross(int dirfd, const char *name);
 /* Read all of FD (at most MAX bytes, else EFBIG; only a regular file or a
  * pipe) into a new NUL-terminated buffer. -1 with errno. */
 int read_fd_max(int fd, size_t max, char **buf, size_t *len);
+int write_file_atomic(const char *path, const char *text);	/* tmp + rename */
 
 /* --- mount.c ----------------------------------------------------------------- */
 /* "lowerdir=L1:L2,upperdir=U,workdir=W" into BUF; -1 with EINVAL for a path
@@ -123,6 +124,7 @@ bool db_find(char *db, const char *key, const char *f[7]);
  * bind mount of it, else a sealed memfd. Returns in the re-executed process;
  * dies (die_status) if neither can be made. Call before argv is changed. */
 void exe_reexec_protected(void);
+int proc_starttime(pid_t pid, unsigned long long *start);	/* /proc/PID/stat 22 */
 void close_fds_except(int keep);
 int loopback_up(void);
 void sig_take_over(sigset_t *set);

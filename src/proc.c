@@ -449,3 +449,34 @@ int init_loop(pid_t cmd)
 				return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
 }
+
+/* The start time of process PID (field 22 of /proc/PID/stat, in clock
+ * ticks since boot): with the PID it names a process for good, as a
+ * recycled PID has another. -1 with errno for none (or a zombie: ESRCH). */
+int proc_starttime(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[1024], state;
+	ssize_t k;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	k = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (k <= 0)
+		return -1;
+	buf[k] = 0;
+	/* The command name may hold spaces and ')': cut at the last ')'. */
+	char *p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &state, start) != 2) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (state == 'Z' || state == 'X') {
+		errno = ESRCH;
+		return -1;
+	}
+	return 0;
+}
