@@ -796,7 +796,8 @@ int run_main(int argc, char **argv)
 		{ "log-max-size", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct run r = { .init = true, .seccomp = true, .log_max = 10 << 20, .ready = -1, .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
+	struct run r = { .init = true, .seccomp = true, .log_max = 10 << 20, .ready = -1,
+			 .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
 	const char *name = NULL, *id = NULL;
 	bool dwp = false;
 	int c;
