@@ -8,6 +8,7 @@
  * time). On top, a policy rejects what a real image never holds. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -556,6 +557,46 @@ static int open_wh_dir(struct extract *x, const char *dir, int *fd)
 	return 1;
 }
 
+/* Overlay ignores the opaque mark on a layer's root: the top-level names of
+ * the layers below are hidden one by one instead (a whiteout, or opaque for
+ * a directory of this layer). */
+static int opaque_root(struct extract *x)
+{
+	for (size_t i = 0; i < x->nlowers; i++) {
+		int dfd = openat(x->lowers[i], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), fd;
+		DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+		struct dirent *de;
+		struct stat st;
+
+		if (!d) {
+			if (dfd >= 0)
+				close(dfd);
+			return fail(x, ".", "opaque: read the layer below: %s", strerror(errno));
+		}
+		while ((de = readdir(d))) {
+			const char *n = de->d_name;
+			if (!strcmp(n, ".") || !strcmp(n, ".."))
+				continue;
+			if (fstatat(AT_FDCWD, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+				if (errno == ENOENT && mknodat(AT_FDCWD, n, S_IFCHR | 0, makedev(0, 0)) == 0)
+					continue;
+			} else if (!S_ISDIR(st.st_mode)) {
+				continue;
+			} else if ((fd = openat(AT_FDCWD, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+				int r = fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0);
+				close(fd);
+				if (r == 0)
+					continue;
+			}
+			int e = errno;
+			closedir(d);
+			return fail(x, n, "opaque root: %s", strerror(e));
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
 static int wh_shallower(const void *a, const void *b)
 {
 	const struct wh *x = a, *y = b;
@@ -578,6 +619,10 @@ static int apply_whiteouts(struct extract *x)
 			continue;
 		}
 		if (!w->name) {
+			if (!*w->dir && opaque_root(x) < 0) {
+				close(dfd);
+				return -1;
+			}
 			fd = dfd;
 		} else if (fstatat(dfd, w->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			/* Not in this layer: hide the lower layers' NAME. */
