@@ -415,13 +415,14 @@ static int implied_settle(struct extract *x)
 				.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH |
 					   RESOLVE_NO_MAGICLINKS };
 
-	qsort(x->explicit, x->nexplicit, sizeof(*x->explicit), cmp_str);
+	if (x->nexplicit)
+		qsort(x->explicit, x->nexplicit, sizeof(*x->explicit), cmp_str);
 	for (size_t i = 0; i < x->nimplied; i++) {
 		const char *p = x->implied[i];
 		struct stat st;
 		int fd, src = -1, r, e;
 
-		if (bsearch(&p, x->explicit, x->nexplicit, sizeof(*x->explicit), cmp_str))
+		if (x->nexplicit && bsearch(&p, x->explicit, x->nexplicit, sizeof(*x->explicit), cmp_str))
 			continue;
 		/* Gone: an entry of the layer replaced it. */
 		if ((fd = (int)syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof(how))) < 0)
@@ -607,7 +608,8 @@ static int apply_whiteouts(struct extract *x)
 {
 	struct stat st;
 
-	qsort(x->wh, x->nwh, sizeof(*x->wh), wh_shallower);
+	if (x->nwh)
+		qsort(x->wh, x->nwh, sizeof(*x->wh), wh_shallower);
 	for (size_t i = 0; i < x->nwh; i++) {
 		const struct wh *w = &x->wh[i];
 		const char *shown = *w->dir ? w->dir : ".";
