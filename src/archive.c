@@ -243,8 +243,8 @@ enum seen { SEEN_NOTHING, SEEN_DIR, SEEN_SYMLINK };
  * for the caller to close; -1 with X->err. */
 static int layers_lookup(struct extract *x, const char *path, bool below, int *fd)
 {
-	size_t n = 0, skip;
-	int *set = xmalloc((x->nlowers + 1) * sizeof(int)), *next = xmalloc((x->nlowers + 1) * sizeof(int));
+	size_t n = 0, skip, cap = x->nlowers + 1;
+	int *set = xmalloc(cap * sizeof(int)), *next = xmalloc(cap * sizeof(int));
 	int ret = SEEN_NOTHING;
 	char *p = xasprintf("%s", path), *rest;
 	bool self = true, borrowed = true;	/* set[1..]: x->lowers, not ours to close */
@@ -264,7 +264,8 @@ static int layers_lookup(struct extract *x, const char *path, bool below, int *f
 		if (rest)
 			*rest++ = 0;
 		for (size_t i = 0; i < n; i++) {
-			int d = openat(set[i], c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+			int d = openat(set[i], c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						  O_NONBLOCK | O_CLOEXEC);
 			if (d >= 0) {
 				bool own_last = self && !i && below && last;
 				self_next |= self && !i;
@@ -275,7 +276,7 @@ static int layers_lookup(struct extract *x, const char *path, bool below, int *f
 			}
 			if (errno == ENOENT)
 				continue;
-			/* Not a directory: the nearest decides; below a directory it ends the merge. */
+			/* Not a directory: the nearest decides; below one it ends the merge. */
 			skip = below && last && self_next;
 			symlink = m == skip && fstatat(set[i], c, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 				  S_ISLNK(st.st_mode);
@@ -342,7 +343,8 @@ static int implied_mkdirs(struct extract *x, char *path)
 		} else if (errno != ENOENT) {
 			*s = c;
 			return 0;
-		} else if (mkdir(path, 0700) < 0 || lchown(path, 0, 0) < 0 || chmod(path, 0755) < 0) {
+		} else if (mkdir(path, 0700) < 0 || lchown(path, 0, 0) < 0 ||
+			   chmod(path, 0755) < 0) {
 			e = errno;
 			fail(x, path, "make directory: %s", strerror(e));
 			*s = c;
@@ -367,8 +369,8 @@ static int make_parents(struct extract *x, const char *name)
 	}
 	*slash = 0;
 	/* One stat per change of directory: a layer's entries come grouped. */
-	if (!(x->last_parent && !strcmp(p, x->last_parent)) && stat(p, &st) < 0 && errno == ENOENT &&
-	    implied_mkdirs(x, p) < 0) {
+	if (!(x->last_parent && !strcmp(p, x->last_parent)) && stat(p, &st) < 0 &&
+	    errno == ENOENT && implied_mkdirs(x, p) < 0) {
 		free(p);
 		return -1;
 	}
@@ -422,7 +424,8 @@ static int implied_settle(struct extract *x)
 		struct stat st;
 		int fd, src = -1, r, e;
 
-		if (x->nexplicit && bsearch(&p, x->explicit, x->nexplicit, sizeof(*x->explicit), cmp_str))
+		if (x->nexplicit &&
+		    bsearch(&p, x->explicit, x->nexplicit, sizeof(*x->explicit), cmp_str))
 			continue;
 		/* Gone: an entry of the layer replaced it. */
 		if ((fd = (int)syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof(how))) < 0)
@@ -433,11 +436,13 @@ static int implied_settle(struct extract *x)
 			    fchmod(fd, st.st_mode & 07777) < 0 || copy_xattrs(src, fd) < 0 ||
 			    futimens(fd, (struct timespec[]){ st.st_atim, st.st_mtim }) < 0) {
 				e = errno;
-				r = fail(x, p, "copy the metadata of the layer below: %s", strerror(e));
+				r = fail(x, p, "copy the metadata of the layer below: %s",
+					 strerror(e));
 			}
 			close(src);
 		} else if (r == SEEN_SYMLINK) {
-			r = fail(x, p, "a symlink in a lower layer, and this layer has entries below it");
+			r = fail(x, p,
+				 "a symlink in a lower layer, and this layer has entries below it");
 		}
 		close(fd);
 		if (r < 0)
@@ -579,11 +584,13 @@ static int opaque_root(struct extract *x)
 			if (!strcmp(n, ".") || !strcmp(n, ".."))
 				continue;
 			if (fstatat(AT_FDCWD, n, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-				if (errno == ENOENT && mknodat(AT_FDCWD, n, S_IFCHR | 0, makedev(0, 0)) == 0)
+				if (errno == ENOENT &&
+				    mknodat(AT_FDCWD, n, S_IFCHR | 0, makedev(0, 0)) == 0)
 					continue;
 			} else if (!S_ISDIR(st.st_mode)) {
 				continue;
-			} else if ((fd = openat(AT_FDCWD, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			} else if ((fd = openat(AT_FDCWD, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+							     O_CLOEXEC)) >= 0) {
 				int r = fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0);
 				close(fd);
 				if (r == 0)
@@ -642,7 +649,8 @@ static int apply_whiteouts(struct extract *x)
 			/* Deleted and made anew: nothing of the layers below, metadata included. */
 			if (x->nimplied)
 				strv_push(&x->explicit, &x->nexplicit,
-					  *w->dir ? xasprintf("%s/%s", w->dir, w->name) : xasprintf("%s", w->name));
+					  *w->dir ? xasprintf("%s/%s", w->dir, w->name) :
+						    xasprintf("%s", w->name));
 		} else {
 			fd = -1;	/* a file of this layer hides the lower NAME by itself */
 		}
