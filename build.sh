@@ -50,7 +50,8 @@ need_pkgs() {
 	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils shellcheck:shellcheck dash:dash
-		apt-ftparchive:apt-utils gpg:gnupg umoci:umoci skopeo:skopeo $SAN_SPECS"
+		apt-ftparchive:apt-utils gpg:gnupg umoci:umoci skopeo:skopeo podman:podman
+		mmdebstrap:mmdebstrap $SAN_SPECS"
 	[ "${1:-}" = san ] && specs="make:make $SAN_SPECS"
 	for spec in $specs; do
 		tool=${spec%%:*} pkg=${spec#*:}

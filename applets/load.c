@@ -697,12 +697,16 @@ struct result {
 	uint64_t csize, usize;
 };
 
-/* In a child: chroot into the new layer, extract the blob on BLOBFD there. */
-static _Noreturn void extract_child(int blobfd, int tmpfd, int resfd, const char *label)
+/* In a child: chroot into the new layer I of IM, extract the blob on BLOBFD
+ * there. The layers below (their directories, opened first) are where its
+ * implied parent directories take their metadata from. */
+static _Noreturn void extract_child(int blobfd, int tmpfd, int resfd, const char *label,
+				    const struct img *im, size_t i, int chainsfd)
 {
 	struct result r = { 0 };
 	struct feed f = { .in = blobfd };
-	struct extract x = { .label = label, .stop = &stop_sig, .whiteouts = true };
+	int lowers[MDK_IMAGE_LAYERS_MAX];
+	struct extract x = { .label = label, .stop = &stop_sig, .whiteouts = true, .lowers = lowers };
 	int p[2];
 	pthread_t t;
 	char drain[65536];
@@ -711,6 +715,15 @@ static _Noreturn void extract_child(int blobfd, int tmpfd, int resfd, const char
 	signal(SIGPIPE, SIG_IGN);
 	if (getppid() == 1)
 		_exit(1);
+	for (size_t k = i; k-- > 0; x.nlowers++) {
+		lowers[x.nlowers] = openat(chainsfd, im->l[k].chain,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (lowers[x.nlowers] < 0) {
+			snprintf(r.err, sizeof(r.err), "open the layer below, '%s/chains/%s': %s", root,
+				 im->l[k].chain, strerror(errno));
+			goto out;
+		}
+	}
 	if (pipe2(p, O_CLOEXEC) < 0 || fchdir(tmpfd) < 0 || chroot(".") < 0) {
 		snprintf(r.err, sizeof(r.err), "confine the extraction: %s", strerror(errno));
 		goto out;
@@ -830,7 +843,7 @@ static void ensure_layer(const struct src *s, struct img *im, size_t i, int chai
 	if ((child = fork()) < 0)
 		die_errno("fork");
 	if (!child)
-		extract_child(blobfd, tmpfd, res[1], label);
+		extract_child(blobfd, tmpfd, res[1], label, im, i, chainsfd);
 	close(res[1]);
 	memset(&r, 0, sizeof(r));
 	ssize_t got = read(res[0], &r, sizeof(r));

@@ -221,9 +221,14 @@ struct extract {
 	int64_t total;		/* archive size, for progress */
 	bool progress;		/* one updating line on stderr */
 	volatile sig_atomic_t *stop;	/* set by a signal handler: give up */
-	bool whiteouts;		/* an image layer: translate OCI whiteouts */
+	bool whiteouts;		/* an image layer: translate OCI whiteouts, make implied parents */
+	const int *lowers;	/* the layers below it (directory fds), nearest first */
+	size_t nlowers;
 	struct wh *wh;		/* private: whiteouts collected */
 	size_t nwh;
+	char **implied, **explicit;	/* private: directories made for entries, named by entries */
+	size_t nimplied, nexplicit;
+	char *last_parent;	/* private: the last parent directory known to exist */
 	uint64_t entries;	/* out: entries extracted */
 	char err[512];		/* out: why it failed */
 };

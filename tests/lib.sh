@@ -12,6 +12,8 @@
 #   skip "why"  marks the current test skipped (call then return 0)
 #   need_root   skip unless root
 #   need_static_mdk WHY  skip when $MDK is the sanitizer build (dynamic)
+#   tool NAME   the path of the system's NAME, never a busybox applet (under
+#               TEST_SH="busybox ash" applets win over $PATH)
 #
 # With $MDK_SAN_DIR set (tests/run.sh sets it), sanitizer reports go to files
 # there, and teardown fails the test during which one appeared, printing it.
@@ -56,6 +58,20 @@ skip() {
 	echo "SKIP: $_shunit_test_: $*"
 	_skipped=1
 	startSkipping
+}
+
+tool() {
+	_ifs=$IFS
+	IFS=:
+	for _d in $PATH; do
+		if [ -f "$_d/$1" ] && [ -x "$_d/$1" ]; then
+			IFS=$_ifs
+			echo "$_d/$1"
+			return 0
+		fi
+	done
+	IFS=$_ifs
+	echo "$1"
 }
 
 need_root() {

@@ -8,7 +8,10 @@
  * only the fuzzer's fds reach it. Between inputs the fuzzer leaves the
  * chroot again through an fd on the real root (root may; that is why
  * mdk-unpack's extraction holds no such fd) and empties the scratch tree.
- * Needs root (CAP_SYS_ADMIN, CAP_SYS_CHROOT). */
+ * Each input is extracted three times: as mdk-unpack does, then as an image
+ * layer (whiteouts, implied parents) twice, the second time over the first
+ * as its layer below, as mdk-load does: its lookups in the layer below then
+ * walk a tree the input made. Needs root (CAP_SYS_ADMIN, CAP_SYS_CHROOT). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -60,23 +63,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Extract the input (in memfd) into scratch directory DIR, chrooted there:
+ * an image layer when LAYER, over the layer LOWER when >= 0. */
+static int extract_into(const char *dir, bool layer, int lower, size_t size)
 {
-	struct extract x = { .label = "fuzz" };
+	struct extract x = { .label = "fuzz", .whiteouts = layer, .lowers = &lower,
+			     .nlowers = lower >= 0 };
 
-	if (ftruncate(memfd, 0) < 0 || (size && pwrite(memfd, data, size, 0) != (ssize_t)size) ||
-	    lseek(memfd, 0, SEEK_SET) < 0)
+	if (lseek(memfd, 0, SEEK_SET) < 0)
 		abort();
 	x.fd = memfd;
 	x.total = (int64_t)size;
-	if (mkdirat(scratchfd, "layer", 0755) < 0) {
+	if (mkdirat(scratchfd, dir, 0755) < 0) {
 		perror("mkdir layer");
 		abort();
 	}
-	int layer = openat(scratchfd, "layer", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (layer < 0 || fchdir(layer) < 0 || chroot(".") < 0)
+	int fd = openat(scratchfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fchdir(fd) < 0 || chroot(".") < 0)
 		abort();
-	close(layer);
+	close(fd);
 	int r = extract_archive(&x);
 	/* Back out: the real root, then the fuzzer's own directory. */
 	if (fchdir(rootfd) < 0 || chroot(".") < 0 || fchdir(cwdfd) < 0)
@@ -87,9 +92,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();	/* every failure says why */
 	if (memchr(x.err, 0, sizeof(x.err)) == NULL)
 		abort();
-	if (rm_tree_nocross(scratchfd, "layer") < 0) {
+	return r;
+}
+
+static void remove_scratch(const char *dir)
+{
+	if (rm_tree_nocross(scratchfd, dir) < 0) {
 		perror("remove the scratch layer");
 		abort();
 	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (ftruncate(memfd, 0) < 0 || (size && pwrite(memfd, data, size, 0) != (ssize_t)size))
+		abort();
+	extract_into("layer", false, -1, size);
+	remove_scratch("layer");
+	if (extract_into("lower", true, -1, size) == 0) {
+		int lower = openat(scratchfd, "lower", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (lower < 0)
+			abort();
+		extract_into("upper", true, lower, size);
+		close(lower);
+		remove_scratch("upper");
+	}
+	remove_scratch("lower");
 	return 0;
 }

@@ -74,4 +74,12 @@ tar("hardlink-out.tar", [{"name": "h", "type": L, "link": "../../etc/passwd"}])
 tar("deep.tar", [{"name": "d/" * 300 + "f", "data": b"x"}])
 tar("overwrite.tar", [{"name": "f", "data": b"1"}, {"name": "f", "type": D},
                       {"name": "f", "type": S, "link": "f"}, {"name": "f/x", "data": b"2"}])
+# Image layers (fuzz_extract extracts each input also as a layer over
+# itself): whiteouts, opaque markers, parents only implied, a symlink below.
+tar("layer.tar", [
+    {"name": "a/b/f", "data": b"x"}, {"name": "a/b/.wh.g"}, {"name": ".wh.c"},
+    {"name": "c/.wh.d"}, {"name": "o/.wh..wh..opq"}, {"name": "o/k/f", "data": b"y"},
+    {"name": ".wh..wh..opq"}, {"name": "d", "type": D, "mode": 0o700},
+    {"name": "l", "type": S, "link": "a"}, {"name": "l/m/.wh.n"}, {"name": ".wh.s"},
+    {"name": "s/t", "data": b"z"}, {"name": ".wh..wh.plnk/1"}])
 PY
