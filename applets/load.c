@@ -805,7 +805,7 @@ static void ensure_layer(const struct src *s, struct img *im, size_t i, int chai
 		link_chain(lfd, l->chain);
 		return;
 	}
-	if ((lock = layer_lock(chainsfd, l->chain)) < 0)
+	if ((lock = layer_lock(chainsfd, l->chain, LOCK_EX)) < 0)
 		die_errno("lock '%s/chains/.%s.lock'", root, l->chain);
 	if (fstatat(chainsfd, l->chain, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 		close(lock);

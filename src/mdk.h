@@ -160,15 +160,18 @@ int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
 bool cgroup_locked(const char *id);	/* held by a live mdk-run */
 int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg);
 
-/* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
+/* --- layer.c: archive images and their layers in ROOT/layers (layout in layer.c) */
+extern const char *const image_exts[];	/* ".tar", ".tar.gz", ...; NULL-terminated */
+int image_archive_open(int rootfd, const char *name, char **rel);
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);
 int layer_current(int layersfd, const char *name, char *out, size_t n);
 int lock_file(int dirfd, const char *name, int op);	/* flock'ed, waited for; -1/errno */
-int layer_lock(int layersfd, const char *name);
+int layer_lock(int layersfd, const char *name, int op);	/* LOCK_EX or LOCK_SH */
 int layer_publish(int layersfd, const char *name, const char *version);
 int layer_clean_debris(int layersfd, const char *name);
 int layer_gc(int layersfd);	/* remove unused old versions; prints them */
 bool state_uses_layer(FILE *f, const char *version);	/* a "layers=" line of a state file names it */
+int layer_remove(int rootfd, const char *name, char *where, size_t n);	/* rmi of an archive image */
 
 /* --- image.c: the image store (layout and rules in image.c) --------------- */
 #define MDK_IMAGE_LAYERS_MAX 128
