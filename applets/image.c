@@ -292,7 +292,7 @@ static int cmd_rm(int argc, char **argv)
 	if (argc < 1)
 		usage_die("rm: no IMAGE");
 	for (int i = 0; i < argc; i++) {
-		if (image_resolve(rootfd, argv[i], id) < 0 && valid_name(argv[i])) {
+		if (image_resolve(rootfd, argv[i], id) < 0 && errno == ENOENT && valid_name(argv[i])) {
 			r = rm_archive(argv[i]);
 		} else {
 			if (lock < 0 && (lock = store_lock(rootfd, LOCK_EX)) < 0)
