@@ -1,18 +1,29 @@
-/* mdk-image: list, tag, inspect and remove the images mdk-load stored.
+/* mdk-image: list, tag, inspect and remove images: those mdk-load stored,
+ * and (rm only) the archive images mdk-unpack unpacks.
  *
  * usage: mdk-image [-R ROOT] ls | tag SRC DST | rm IMAGE... | inspect IMAGE
  *                  | config IMAGE | prune
  *
  * IMAGE is NAME[:TAG] (":latest" implied) or an image ID (sha256:HEX, or a
- * prefix of 12 or more hex digits). rm untags; when an image has no tag
- * left it is deleted, then every layer no image and no container uses: all
- * under the store's exclusive lock, so never while a load publishes or a
- * container is being set up; rm refuses to delete an image a container was
- * made from. config prints the run settings as lines for m-docker:
- * entrypoint=, cmd=, env= (shell-quoted words), workdir=, user=, stopsignal=.
- * prune removes unused layers and the debris of killed loads.
+ * prefix of 12 or more hex digits). ls prints REPOSITORY, TAG, IMAGE ID,
+ * CREATED and SIZE, one row per tag (<none> for an image without), then a
+ * total in which a layer that images share counts once. rm untags; when an
+ * image has no tag left it is deleted, then every layer no image and no
+ * container uses: all under the store's exclusive lock, so never while a
+ * load publishes or a container is being set up; rm refuses to delete an
+ * image a container was made from. An IMAGE that names no loaded image but
+ * an archive image (ROOT/images/NAME.tar, or a layer unpacked from one) is
+ * removed with its link and every version of its layer, under that image's
+ * lock (src/layer.c), and refused the same way while a container uses it:
+ * rm takes what m-docker run would take. config prints the run settings as
+ * lines for m-docker: entrypoint=, cmd=, env= (shell-quoted words),
+ * workdir=, user=, stopsignal=. prune removes unused layers and the debris
+ * of killed loads.
  *
- * Exit codes: 0 done, 1 failed (or: no such image, image in use), 2 usage. */
+ * Exit codes: 0 done, 1 failed (or: no such image), 2 usage, 3 rm refused:
+ * an image is in use by a container (it is kept; 1 if anything else failed
+ * too). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -28,8 +39,10 @@
 const char image_usage[] =
 	"usage: mdk-image [-R ROOT] ls | tag SRC DST | rm IMAGE... | inspect IMAGE\n"
 	"                 | config IMAGE | prune\n"
-	"Manage the images loaded by mdk-load. IMAGE: NAME[:TAG] or an image ID.\n"
-	"  ls            REPOSITORY TAG IMAGE ID CREATED SIZE\n"
+	"Manage images. IMAGE: NAME[:TAG] or an image ID of a loaded image (mdk-load),\n"
+	"or, for rm, an archive image NAME (ROOT/images/NAME.tar, mdk-unpack).\n"
+	"  ls            REPOSITORY TAG IMAGE ID CREATED SIZE, then the total size\n"
+	"                (shared layers counted once)\n"
 	"  tag SRC DST   name image SRC also DST\n"
 	"  rm IMAGE...   untag; delete an image left without tags (refused while a\n"
 	"                container uses it) and the layers nothing else uses\n"
@@ -37,7 +50,7 @@ const char image_usage[] =
 	"  config IMAGE  run settings for m-docker, one KEY=VALUE a line\n"
 	"  prune         remove unused layers and debris of killed loads\n"
 	"  -R ROOT       data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
-	"Exit codes: 0 done, 1 failed, 2 usage error.\n";
+	"Exit codes: 0 done, 1 failed, 2 usage error, 3 rm refused: image in use.\n";
 
 static int rootfd;
 static char *root;
@@ -67,26 +80,135 @@ static void resolve(const char *spec, char id[65])
 		    spec);
 }
 
-struct ls { bool header; };
-static void ls_fn(const char *ref, const char *id, void *arg)
-{
-	struct image im;
-	json_t *c;
-	const char *created, *colon = strrchr(ref, ':');
-	uint64_t size = 0;
-	char when[20] = "";
+struct ls_img {
+	char id[65], when[20], size[16];
+	bool tagged;
+};
+struct ls_row {
+	char *repo, *tag;
+	const struct ls_img *img;
+};
+struct ls {
+	struct ls_img *imgs;
+	size_t nimgs;
+	struct ls_row *rows;
+	size_t nrows;
+};
 
-	(void)arg;
-	if (image_read(rootfd, id, &im) < 0)
-		return;
-	for (size_t i = 0; i < im.nlayers; i++)
-		size += chain_size(rootfd, im.layers[i]);
-	c = load_config(id);
-	if ((created = json_string_value(json_object_get(c, "created"))))
-		snprintf(when, sizeof(when), "%.10s %.5s", created, strlen(created) > 11 ? created + 11 : "");
-	printf("%-32.*s %-12s %-12.12s %-17s %.1fMB\n", (int)(colon - ref), ref, colon + 1, id,
-	       *when ? when : "-", (double)size / 1e6);
-	json_decref(c);
+static void ls_add(struct ls *l, const char *ref, const struct ls_img *img)
+{
+	const char *colon = ref ? strrchr(ref, ':') : NULL;
+	struct ls_row *r;
+
+	if (!(l->nrows % 16) && !(l->rows = realloc(l->rows, (l->nrows + 16) * sizeof(*l->rows))))
+		die("out of memory");
+	r = &l->rows[l->nrows++];
+	r->repo = colon ? xasprintf("%.*s", (int)(colon - ref), ref) : xasprintf("<none>");
+	r->tag = xasprintf("%s", colon ? colon + 1 : "<none>");
+	r->img = img;
+}
+
+static void ls_tag_fn(const char *ref, const char *id, void *arg)
+{
+	struct ls *l = arg;
+
+	for (size_t i = 0; i < l->nimgs; i++)
+		if (!strcmp(l->imgs[i].id, id)) {
+			l->imgs[i].tagged = true;
+			ls_add(l, ref, &l->imgs[i]);
+		}
+}
+
+static int ls_row_cmp(const void *a, const void *b)
+{
+	const struct ls_row *x = a, *y = b;
+	int c = strcmp(x->repo, y->repo);
+	return c ? c : strcmp(x->tag, y->tag);
+}
+
+static int hex_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* One row per tag (an image without one: <none>), sorted; then the total,
+ * each layer counted once however many images share it. */
+static void cmd_ls(void)
+{
+	struct ls l = { 0 };
+	int fd = openat(rootfd, "image", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	static struct image im;
+	char (*chains)[65] = NULL, total[16];
+	size_t nchains = 0, w[3] = { 10, 3, 7 };
+	uint64_t bytes = 0;
+
+	if (!d && fd >= 0)
+		close(fd);
+	if (!d && errno != ENOENT)
+		die_errno("open '%s/image'", root);
+	while (d && (de = readdir(d))) {
+		struct ls_img *img;
+		const char *created;
+		uint64_t sz = 0;
+		json_t *c;
+
+		if (!valid_hex64(de->d_name) || image_read(rootfd, de->d_name, &im) < 0)
+			continue;
+		if (!(l.nimgs % 16) && !(l.imgs = realloc(l.imgs, (l.nimgs + 16) * sizeof(*l.imgs))))
+			die("out of memory");
+		img = memset(&l.imgs[l.nimgs++], 0, sizeof(*img));
+		memcpy(img->id, im.id, 65);
+		c = load_config(im.id);
+		if ((created = json_string_value(json_object_get(c, "created"))))
+			snprintf(img->when, sizeof(img->when), "%.10s %.5s", created,
+				 strlen(created) > 11 ? created + 11 : "");
+		else
+			snprintf(img->when, sizeof(img->when), "-");
+		json_decref(c);
+		if (!(chains = realloc(chains, (nchains + im.nlayers) * 65)))
+			die("out of memory");
+		for (size_t k = 0; k < im.nlayers; k++) {
+			sz += chain_size(rootfd, im.layers[k]);
+			memcpy(chains[nchains++], im.layers[k], 65);
+		}
+		human_size(sz, img->size, sizeof(img->size));
+	}
+	if (d)
+		closedir(d);
+	if (tags_each(rootfd, ls_tag_fn, &l) < 0)
+		die_errno("read '%s/tags'", root);
+	for (size_t i = 0; i < l.nimgs; i++)
+		if (!l.imgs[i].tagged)
+			ls_add(&l, NULL, &l.imgs[i]);
+	if (nchains)
+		qsort(chains, nchains, 65, hex_cmp);
+	for (size_t k = 0; k < nchains; k++)
+		if (!k || strcmp(chains[k], chains[k - 1]))
+			bytes += chain_size(rootfd, chains[k]);
+	human_size(bytes, total, sizeof(total));
+	if (l.nrows)
+		qsort(l.rows, l.nrows, sizeof(*l.rows), ls_row_cmp);
+	for (size_t r = 0; r < l.nrows; r++) {
+		if (strlen(l.rows[r].repo) > w[0])
+			w[0] = strlen(l.rows[r].repo);
+		if (strlen(l.rows[r].tag) > w[1])
+			w[1] = strlen(l.rows[r].tag);
+		if (strlen(l.rows[r].img->when) > w[2])
+			w[2] = strlen(l.rows[r].img->when);
+	}
+	printf("%-*s   %-*s   %-12s   %-*s   %s\n", (int)w[0], "REPOSITORY", (int)w[1], "TAG",
+	       "IMAGE ID", (int)w[2], "CREATED", "SIZE");
+	for (size_t r = 0; r < l.nrows; r++) {
+		const struct ls_img *img = l.rows[r].img;
+		printf("%-*s   %-*s   %-12.12s   %-*s   %s\n", (int)w[0], l.rows[r].repo, (int)w[1],
+		       l.rows[r].tag, img->id, (int)w[2], img->when, img->size);
+	}
+	printf("total: %zu image%s, %s (shared layers counted once)\n", l.nimgs,
+	       l.nimgs == 1 ? "" : "s", total);
+	if (fflush(stdout) != 0)
+		die_errno("write");
 }
 
 struct tagsof { const char *id; json_t *arr; int n; };
@@ -108,49 +230,88 @@ static int tag_count(const char *id)
 	return t.n;
 }
 
+/* Remove loaded image SPEC (resolved as ID): 0, or 1 / 3 after saying why. */
+static int rm_loaded(const char *spec, const char *id)
+{
+	char ref[400], who[80];
+	bool changed, by_tag;
+
+	by_tag = ref_normalize(spec, ref, sizeof(ref)) == 0 && strncmp(spec, "sha256:", 7) &&
+		 strncmp(id, spec, strlen(spec));
+	bool deletes = !by_tag || tag_count(id) <= 1;
+	if (deletes && image_in_use(rootfd, id, who, sizeof(who))) {
+		warn("image '%s' is in use by container %s; nothing removed", spec,
+		     *who ? who : "(being set up)");
+		return 3;
+	}
+	if (tags_update(rootfd, by_tag ? ref : NULL, NULL, by_tag ? NULL : id, &changed) < 0)
+		die_errno("write '%s/tags'", root);
+	if (by_tag)
+		printf("Untagged: %s\n", ref);
+	if (deletes) {
+		char path[100];
+		snprintf(path, sizeof(path), "image/%s", id);
+		if (unlinkat(rootfd, path, 0) < 0 && errno != ENOENT)
+			die_errno("remove '%s/%s'", root, path);
+		printf("Deleted: sha256:%s\n", id);
+	}
+	return 0;
+}
+
+/* Remove archive image NAME (images/NAME.tar and its layers): the rules are
+ * layer.c's, under the image's own lock. */
+static int rm_archive(const char *name)
+{
+	char where[300];
+
+	if (layer_remove(rootfd, name, where, sizeof(where)) == 0) {
+		printf("Deleted: %s\n", name);
+		return 0;
+	}
+	if (errno == ENOENT) {
+		warn("no such image '%s'", name);
+		return 1;
+	}
+	if (errno == EBUSY) {
+		warn("image '%s' is in use by container %s; nothing removed", name, where);
+		return 3;
+	}
+	warn_errno("%s: remove '%s/%s'", name, root, where);
+	return 1;
+}
+
+/* Each IMAGE is what m-docker run would take: a loaded image, else an
+ * archive image. Loaded ones under the store's exclusive lock (taken only
+ * for them: an archive's removal need not wait for a load), then the
+ * layers nothing uses any more are collected. */
 static int cmd_rm(int argc, char **argv)
 {
-	int lock, ret = 0;
-	char id[65], ref[400], who[80];
-	bool changed;
+	int lock = -1, ret = 0, r;
+	char id[65];
 
 	if (argc < 1)
 		usage_die("rm: no IMAGE");
-	if ((lock = store_lock(rootfd, LOCK_EX)) < 0)
-		die_errno("lock '%s/.store.lock'", root);
 	for (int i = 0; i < argc; i++) {
-		bool by_tag;
-		if (image_resolve(rootfd, argv[i], id) < 0) {
-			warn("no such image '%s'", argv[i]);
-			ret = 1;
-			continue;
+		if (image_resolve(rootfd, argv[i], id) < 0 && errno == ENOENT && valid_name(argv[i])) {
+			r = rm_archive(argv[i]);
+		} else {
+			if (lock < 0 && (lock = store_lock(rootfd, LOCK_EX)) < 0)
+				die_errno("lock '%s/.store.lock'", root);
+			if (image_resolve(rootfd, argv[i], id) < 0) {
+				warn("no such image '%s'", argv[i]);
+				r = 1;
+			} else {
+				r = rm_loaded(argv[i], id);
+			}
 		}
-		by_tag = ref_normalize(argv[i], ref, sizeof(ref)) == 0 && strncmp(argv[i], "sha256:", 7) &&
-			 strncmp(id, argv[i], strlen(argv[i]));
-		bool deletes = !by_tag || tag_count(id) <= 1;
-		if (deletes && image_in_use(rootfd, id, who, sizeof(who))) {
-			warn("image '%s' is in use by container %s; nothing removed", argv[i],
-			     *who ? who : "(being set up)");
-			ret = 1;
-			continue;
-		}
-		if (tags_update(rootfd, by_tag ? ref : NULL, NULL, by_tag ? NULL : id, &changed) < 0)
-			die_errno("write '%s/tags'", root);
-		if (by_tag)
-			printf("Untagged: %s\n", ref);
-		if (deletes) {
-			char path[100];
-			snprintf(path, sizeof(path), "image/%s", id);
-			if (unlinkat(rootfd, path, 0) < 0 && errno != ENOENT)
-				die_errno("remove '%s/%s'", root, path);
-			printf("Deleted: sha256:%s\n", id);
-		}
+		/* 3 (in use) only when nothing failed otherwise. */
+		if (r && ret != 1)
+			ret = r;
 	}
-	if (store_gc(rootfd, true) < 0) {
+	if (lock >= 0 && store_gc(rootfd, true) < 0) {
 		warn_errno("remove unused layers in '%s'", root);
 		ret = 1;
 	}
-	close(lock);
 	return ret;
 }
 
@@ -216,10 +377,7 @@ int image_main(int argc, char **argv)
 	if (!strcmp(cmd, "ls")) {
 		if (argc)
 			usage_die("ls takes no arguments");
-		printf("%-32s %-12s %-12s %-17s %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED",
-		       "SIZE");
-		if (tags_each(rootfd, ls_fn, NULL) < 0)
-			die_errno("read '%s/tags'", root);
+		cmd_ls();
 		return 0;
 	}
 	if (!strcmp(cmd, "tag")) {

@@ -12,6 +12,9 @@
  * whiteouts turned into overlay's), shared by every image that has them.
  * From a multi-platform index the host's linux/ARCH is picked. Prints
  * "Loaded image: REF" per tag (else the ID). Any failure leaves nothing.
+ * When stderr is a terminal (and without -q), each layer has a line there:
+ * "layer 2/3 sha256:CHAIN: 12.3MB of 45.6MB", rewritten in place while its
+ * blob is read, then its sizes (or "already unpacked").
  *
  * Exit codes: 0 loaded, 1 failed (nothing left behind), 2 usage error. */
 #include <archive.h>
@@ -24,6 +27,7 @@
 #include <pthread.h>
 #include <sha2.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mdk.h"
@@ -95,7 +100,7 @@ static int rootfd = -1, stagefd = -1, store_lockfd = -1;
 static pid_t main_pid;
 static char *root;
 static char stage_name[64];
-static bool loaded, quiet;
+static bool loaded, quiet, progress;
 static uint64_t max_layer = 64ull << 30, max_size = 256ull << 30;
 static const char *want_os = "linux", *want_arch, *want_variant;
 static volatile sig_atomic_t stop_sig;
@@ -618,7 +623,34 @@ struct feed {
 	SHA2_CTX c, u;
 	uint64_t csize, usize;
 	char err[256];
+	const char *line;	/* progress: "layer 2/3 sha256:abcd12345678" */
+	uint64_t total;		/* the blob's size */
+	double next;		/* when to update the line next */
 };
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The layer's line on the terminal, rewritten in place (at most 10 a second). */
+static void feed_progress(struct feed *f)
+{
+	char buf[200], done[16], total[16];
+	double t = now();
+	int n;
+
+	if (t < f->next)
+		return;
+	f->next = t + 0.1;
+	human_size(f->csize, done, sizeof(done));
+	human_size(f->total, total, sizeof(total));
+	n = snprintf(buf, sizeof(buf), "\r\033[K%s: %s: %s of %s", applet_name, f->line, done, total);
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		f->line = NULL;
+}
 
 static ssize_t feed_read(struct archive *a, void *arg, const void **buf)
 {
@@ -632,6 +664,8 @@ static ssize_t feed_read(struct archive *a, void *arg, const void **buf)
 	if (n > 0) {
 		SHA256Update(&f->c, (const uint8_t *)b, (size_t)n);
 		f->csize += (uint64_t)n;
+		if (f->line)
+			feed_progress(f);
 	}
 	*buf = b;
 	return n;
@@ -698,13 +732,15 @@ struct result {
 };
 
 /* In a child: chroot into the new layer I of IM, extract the blob on BLOBFD
- * there. The layers below (their directories, opened first) are where its
+ * there (LINE: the progress line's text, NULL for none; TOTAL the blob's
+ * size). The layers below (their directories, opened first) are where its
  * implied parent directories take their metadata from. */
 static _Noreturn void extract_child(int blobfd, int tmpfd, int resfd, const char *label,
-				    const struct img *im, size_t i, int chainsfd)
+				    const struct img *im, size_t i, int chainsfd, const char *line,
+				    uint64_t total)
 {
 	struct result r = { 0 };
-	struct feed f = { .in = blobfd };
+	struct feed f = { .in = blobfd, .line = line, .total = total };
 	int lowers[MDK_IMAGE_LAYERS_MAX];
 	struct extract x = { .label = label, .stop = &stop_sig, .whiteouts = true, .lowers = lowers };
 	int p[2];
@@ -785,6 +821,24 @@ static void verify_blob(const struct src *s, const struct layer *l, const char *
 		    l->digest + 7);
 }
 
+/* A layer's last line on the terminal: "mdk-load: layer 2/3 sha256:...: TEXT". */
+static void layer_line(const char *line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void layer_line(const char *line, const char *fmt, ...)
+{
+	char buf[300];
+	va_list ap;
+	int n = snprintf(buf, sizeof(buf), "\r\033[K%s: %s: ", applet_name, line);
+
+	va_start(ap, fmt);
+	n += vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = (int)sizeof(buf) - 2;
+	buf[n++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)n) < 0)
+		progress = false;
+}
+
 /* l/SHORT -> ../chains/HEX, the name overlay-up mounts it by. */
 static void link_chain(int lfd, const char *hex)
 {
@@ -807,18 +861,21 @@ static void ensure_layer(const struct src *s, struct img *im, size_t i, int chai
 {
 	struct layer *l = &im->l[i];
 	struct stat st;
-	char tmp[100], label[40];
+	char tmp[100], label[40], line[80];
 	struct result r;
 	int lock, tmpfd, blobfd, res[2], status;
 
 	snprintf(label, sizeof(label), "layer %zu/%zu", i + 1, im->n);
+	snprintf(line, sizeof(line), "%s sha256:%.12s", label, l->chain);
 	if (fstatat(chainsfd, l->chain, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 		if (l->digest[0])
 			verify_blob(s, l, im->where);
 		link_chain(lfd, l->chain);
+		if (progress)
+			layer_line(line, "already unpacked");
 		return;
 	}
-	if ((lock = layer_lock(chainsfd, l->chain)) < 0)
+	if ((lock = layer_lock(chainsfd, l->chain, LOCK_EX)) < 0)
 		die_errno("lock '%s/chains/.%s.lock'", root, l->chain);
 	if (fstatat(chainsfd, l->chain, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
 		close(lock);
@@ -828,7 +885,9 @@ static void ensure_layer(const struct src *s, struct img *im, size_t i, int chai
 		die_errno("remove debris in '%s/chains'", root);
 	if ((blobfd = src_open(s, l->path)) < 0)
 		die_errno("%s: layer '%.200s'", im->where, l->path);
-	if (l->size >= 0 && (fstat(blobfd, &st) < 0 || st.st_size != l->size))
+	if (fstat(blobfd, &st) < 0)
+		die_errno("%s: stat layer '%.200s'", im->where, l->path);
+	if (l->size >= 0 && st.st_size != l->size)
 		die("%s: layer '%.200s': %lld bytes, its descriptor says %lld", im->where, l->path,
 		    (long long)st.st_size, (long long)l->size);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s@%ld", l->chain, (long)getpid());
@@ -837,19 +896,21 @@ static void ensure_layer(const struct src *s, struct img *im, size_t i, int chai
 	if ((tmpfd = openat(chainsfd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
 	    pipe2(res, O_CLOEXEC) < 0)
 		die_errno("open '%s/chains/%s'", root, tmp);
-	if (!quiet && isatty(STDERR_FILENO))
-		fprintf(stderr, "%s: %s: unpacking sha256:%.12s\n", applet_name, label, l->chain);
 	fflush(NULL);
 	if ((child = fork()) < 0)
 		die_errno("fork");
 	if (!child)
-		extract_child(blobfd, tmpfd, res[1], label, im, i, chainsfd);
+		extract_child(blobfd, tmpfd, res[1], label, im, i, chainsfd, progress ? line : NULL,
+			      (uint64_t)st.st_size);
 	close(res[1]);
 	memset(&r, 0, sizeof(r));
 	ssize_t got = read(res[0], &r, sizeof(r));
 	while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
 	child = 0;
+	/* The progress line goes: a message, or the layer's last line, follows. */
+	if (progress && write(STDERR_FILENO, "\r\033[K", 4) < 0)
+		progress = false;
 	close(res[0]);
 	close(blobfd);
 	close(tmpfd);
@@ -882,6 +943,12 @@ static void ensure_layer(const struct src *s, struct img *im, size_t i, int chai
 		die_errno("rename '%s/chains/%s'", root, tmp);
 	close(lock);
 	link_chain(lfd, l->chain);
+	if (progress) {
+		char csize[16], usize[16];
+		human_size(r.csize, csize, sizeof(csize));
+		human_size(r.usize, usize, sizeof(usize));
+		layer_line(line, "%s, %s unpacked", csize, usize);
+	}
 }
 
 static void store_image(struct img *im)
@@ -972,6 +1039,7 @@ int load_main(int argc, char **argv)
 		usage_die("invalid reference '%s' (want NAME[:TAG])", extra_tag);
 	if (!want_arch)
 		want_arch = host_arch();
+	progress = !quiet && isatty(STDERR_FILENO);
 
 	if ((rootfd = store_open(store_root(rootflag), &root)) < 0)
 		die_errno("data root '%s'", store_root(rootflag));

@@ -10,8 +10,10 @@
  * an image carries cannot reach host devices) in the caller's mount
  * namespace. LAYERs are image names unpacked by mdk-unpack (or their
  * NAME@KEY directories), top first; or IMAGE, an image loaded by mdk-load
- * (NAME[:TAG] or ID): its layers, by their short names in ROOT/l/, under the
- * store's shared lock (no rmi removes them meanwhile). The mount is made
+ * (NAME[:TAG] or ID): its layers, by their short names in ROOT/l/. Either
+ * way under a shared lock (the image's in layers/, or the store's) from
+ * resolving the layers until the state is written: no rmi removes them
+ * meanwhile, and every rmi after sees the container. The mount is made
  * from ROOT with relative paths, so 128 layers fit in the kernel's page of
  * options; redirect_dir and metacopy stay off (layers are untrusted). Any
  * failure undoes all of it.
@@ -62,6 +64,19 @@ static int resolve_layer(int layersfd, const char *root, const char *arg, char *
 	if (fstatat(layersfd, out, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -1;
 	return S_ISDIR(st.st_mode) ? 0 : (errno = ENOTDIR, -1);
+}
+
+static void resolve_layer_or_die(int layersfd, const char *root, const char *arg, char *out,
+				 size_t n)
+{
+	const char *b = strrchr(arg, '/') ? strrchr(arg, '/') + 1 : arg;
+
+	if (resolve_layer(layersfd, root, arg, out, n) == 0)
+		return;
+	if (errno == EXDEV)
+		die("layer '%s' is not in this data root's %s/layers", arg, root);
+	die("layer '%s' is not an unpacked image in %s/layers (run: mdk-unpack -R %s %.*s)", arg,
+	    root, root, (int)strcspn(b, "@"), b);
 }
 
 int overlay_up_main(int argc, char **argv)
@@ -137,13 +152,17 @@ int overlay_up_main(int argc, char **argv)
 		}
 	}
 	for (size_t i = 0; i < nl && !image; i++) {
-		if (resolve_layer(layersfd, root, larg[i], ver[i], sizeof(ver[i])) < 0) {
-			const char *b = strrchr(larg[i], '/') ? strrchr(larg[i], '/') + 1 : larg[i];
-			if (errno == EXDEV)
-				die("layer '%s' is not in this data root's %s/layers", larg[i], root);
-			die("layer '%s' is not an unpacked image in %s/layers (run: mdk-unpack -R %s %.*s)",
-			    larg[i], root, root, (int)strcspn(b, "@"), b);
-		}
+		char name[MDK_NAME_MAX + 1];
+		const char *b = strrchr(larg[i], '/') ? strrchr(larg[i], '/') + 1 : larg[i];
+		snprintf(name, sizeof(name), "%.*s", (int)strcspn(b, "@"), b);
+		/* Resolved once unlocked (no lock file for what is no layer), then
+		 * again under the image's shared lock, held until we exit: past
+		 * writing the state, so an rmi or -g (exclusive) either sees this
+		 * container using the version or has removed it before we look. */
+		resolve_layer_or_die(layersfd, root, larg[i], ver[i], sizeof(ver[i]));
+		if (layer_lock(layersfd, name, LOCK_SH) < 0)
+			die_errno("lock '%s/layers/.%s.lock'", root, name);
+		resolve_layer_or_die(layersfd, root, larg[i], ver[i], sizeof(ver[i]));
 		lower[i] = xasprintf("layers/%s", ver[i]);
 	}
 	rw = xasprintf("%s+rw", id);

@@ -7,9 +7,11 @@
  * layer is extracted beside its final place and renamed into place only when
  * complete; a complete layer is reused without reading the archive; a changed
  * archive (size or mtime) gets a fresh layer. Concurrent unpacks of one image
- * extract it once. The archive is untrusted: extraction is confined to the
- * layer, and names with "..", absolute names, trees deeper than 256 levels
- * and file flags are refused. Needs root (chroot). Prints the layer directory.
+ * extract it once, under its lock; an archive removed (mdk-image rm) while
+ * an unpack waited for the lock is not unpacked. The archive is untrusted:
+ * extraction is confined to the layer, and names with "..", absolute names,
+ * trees deeper than 256 levels and file flags are refused. Needs root
+ * (chroot). Prints the layer directory.
  *
  * With -g, garbage-collect: remove the layer versions that are neither an
  * image's current layer nor used by a container (each under its image's
@@ -25,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,10 +46,6 @@ const char unpack_usage[] =
 	"  -g       remove old layer versions no image and no container uses; print them\n"
 	"Exit codes: 0 layer ready, 1 failed (nothing left behind), 2 usage error.\n";
 
-static const char *const exts[] = { ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz",
-				    ".tar.zst", ".tzst", ".tar.bz2", ".tbz2" };
-#define NEXTS (sizeof(exts) / sizeof(*exts))
-
 static volatile sig_atomic_t stop_sig;
 static void on_signal(int sig) { stop_sig = sig; }
 
@@ -60,9 +59,9 @@ static char *name_from_path(const char *path)
 	if (!s)
 		die("out of memory");
 	n = strlen(s);
-	for (size_t i = 0; i < NEXTS; i++) {
-		size_t e = strlen(exts[i]);
-		if (n > e && !strcmp(s + n - e, exts[i])) {
+	for (size_t i = 0; image_exts[i]; i++) {
+		size_t e = strlen(image_exts[i]);
+		if (n > e && !strcmp(s + n - e, image_exts[i])) {
 			s[n - e] = 0;
 			break;
 		}
@@ -73,18 +72,37 @@ static char *name_from_path(const char *path)
 /* Open ROOT/images/NAME.{tar,...}: the first that exists. */
 static int open_image(int rootfd, const char *root, const char *name, char **path)
 {
-	for (size_t i = 0; i < NEXTS; i++) {
-		char *rel = xasprintf("images/%s%s", name, exts[i]);
-		int fd = openat(rootfd, rel, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 || errno != ENOENT) {
-			*path = xasprintf("%s/%s", root, rel);
-			free(rel);
-			return fd;
-		}
+	char *rel;
+	int fd = image_archive_open(rootfd, name, &rel);
+
+	if (rel) {
+		*path = xasprintf("%s/%s", root, rel);
 		free(rel);
+		return fd;
 	}
 	die("%s: no image archive %s/images/%s.tar (or .tar.gz, .tgz, .tar.xz, .tar.zst, .tar.bz2)",
 	    name, root, name);
+}
+
+/* The archive IMAGE (a path, or NAME in images/), checked to be a file. */
+static int open_archive(int rootfd, const char *root, const char *image, const char *name,
+			char **path, struct stat *st)
+{
+	int fd;
+
+	if (strchr(image, '/')) {
+		*path = (char *)image;
+		fd = open(*path, O_RDONLY | O_CLOEXEC);
+	} else {
+		fd = open_image(rootfd, root, name, path);
+	}
+	if (fd < 0)
+		die_errno("open '%s'", *path);
+	if (fstat(fd, st) < 0)
+		die_errno("stat '%s'", *path);
+	if (!S_ISREG(st->st_mode))
+		die("%s: '%s' is not a regular file", name, *path);
+	return fd;
 }
 
 int unpack_main(int argc, char **argv)
@@ -133,18 +151,7 @@ int unpack_main(int argc, char **argv)
 
 	if ((rootfd = store_open(store_root(rootflag), &root)) < 0)
 		die_errno("data root '%s'", store_root(rootflag));
-	if (strchr(image, '/')) {
-		path = (char *)image;
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	} else {
-		fd = open_image(rootfd, root, name, &path);
-	}
-	if (fd < 0)
-		die_errno("open '%s'", path);
-	if (fstat(fd, &st) < 0)
-		die_errno("stat '%s'", path);
-	if (!S_ISREG(st.st_mode))
-		die("%s: '%s' is not a regular file", name, path);
+	fd = open_archive(rootfd, root, image, name, &path, &st);
 	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '%s/layers'", root);
 	layer_version(name, &st, version, sizeof(version));
@@ -155,8 +162,15 @@ int unpack_main(int argc, char **argv)
 	if (check)
 		return 1;
 
-	if ((lockfd = layer_lock(layersfd, name)) < 0)
+	if ((lockfd = layer_lock(layersfd, name, LOCK_EX)) < 0)
 		die_errno("lock '%s/layers/.%s.lock'", root, name);
+	/* An rmi may have removed or replaced the archive while we waited:
+	 * never publish a layer of an image that is gone. */
+	if (!strchr(image, '/')) {
+		close(fd);
+		fd = open_archive(rootfd, root, image, name, &path, &st);
+		layer_version(name, &st, version, sizeof(version));
+	}
 	/* Another mdk-unpack may have made it while we waited. */
 	struct stat vst;
 	if (fstatat(layersfd, version, &vst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(vst.st_mode))

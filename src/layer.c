@@ -1,11 +1,18 @@
-/* Image layers in ROOT/layers:
+/* Archive images: ROOT/images/NAME.tar (or another of image_exts), unpacked
+ * into ROOT/layers:
  *   NAME            symlink to NAME@KEY: the current layer of image NAME
  *   NAME@KEY/       a complete layer (only ever renamed into place whole);
  *                   KEY comes from the archive's size and mtime, so a changed
  *                   archive gets a new directory and containers still running
  *                   on the old one are not disturbed
- *   .tmp-NAME@PID/  an extraction in progress, or debris of a killed one
- *   .NAME.lock      flock(2)ed while NAME is being extracted or published
+ *   .tmp-NAME@PID/  an extraction in progress, or debris of a killed one (or
+ *                   of a removal: @gcPID, @rmPID)
+ *   .NAME.lock      flock(2)ed: exclusively while NAME is being extracted,
+ *                   published or removed; shared by mdk-overlay-up -l from
+ *                   resolving a layer until the container's state names it
+ *                   (so a removal sees every container that uses a version,
+ *                   and no container ever mounts a version being removed).
+ *                   Never deleted: a process may be waiting on it.
  * '@' is not allowed in names, so none of these can collide with another
  * image's or a container's entries. */
 #include <dirent.h>
@@ -19,6 +26,27 @@
 #include <unistd.h>
 
 #include "mdk.h"
+
+const char *const image_exts[] = { ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz",
+				   ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", NULL };
+
+/* Open the archive of image NAME: the first images/NAME.EXT that exists. *REL
+ * gets its path in the data root (malloc'd), also on failure (NULL for
+ * ENOENT: none exists). Never a glob: "ubuntu" does not take ubuntu.22.04.tar. */
+int image_archive_open(int rootfd, const char *name, char **rel)
+{
+	for (size_t i = 0; image_exts[i]; i++) {
+		char *r = xasprintf("images/%s%s", name, image_exts[i]);
+		int fd = openat(rootfd, r, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT) {
+			*rel = r;
+			return fd;
+		}
+		free(r);
+	}
+	*rel = NULL;
+	return errno = ENOENT, -1;
+}
 
 void layer_version(const char *name, const struct stat *st, char *out, size_t n)
 {
@@ -71,12 +99,12 @@ int lock_file(int dirfd, const char *name, int op)
 	return fd;
 }
 
-int layer_lock(int layersfd, const char *name)
+int layer_lock(int layersfd, const char *name, int op)
 {
 	char lock[MDK_NAME_MAX + 8];
 
 	snprintf(lock, sizeof(lock), ".%s.lock", name);
-	return lock_file(layersfd, lock, LOCK_EX);
+	return lock_file(layersfd, lock, op);
 }
 
 /* Point NAME at VERSION, atomically: readers see the old or the new link. */
@@ -129,12 +157,12 @@ int layer_clean_debris(int layersfd, const char *name)
 }
 
 /* Does the state file F (written by mdk-overlay-up) name VERSION in its
- * "layers=" line? */
+ * "layers=" line? VERSION "NAME@" (no key) asks for any version of NAME. */
 bool state_uses_layer(FILE *f, const char *version)
 {
 	char *line = NULL;
-	size_t cap = 0;
-	bool used = false;
+	size_t cap = 0, vl = strlen(version);
+	bool used = false, any = vl && version[vl - 1] == '@';
 
 	/* Whole lines: with a fixed buffer, the tail of a long line (a long
 	 * data root in mount=) could pass for a layers= line. */
@@ -142,14 +170,18 @@ bool state_uses_layer(FILE *f, const char *version)
 		if (strncmp(line, "layers=", 7))
 			continue;
 		for (char *t = strtok(line + 7, " \n"); t && !used; t = strtok(NULL, " \n"))
-			used = !strcmp(t, version);
+			used = any ? !strncmp(t, version, vl) : !strcmp(t, version);
 	}
 	free(line);
 	return used;
 }
 
-/* Is VERSION named in the "layers=" line of any container's state file? */
-static bool version_in_use(int layersfd, const char *version)
+/* Is VERSION (or, as "NAME@", any version of NAME) named in the "layers="
+ * line of a container's state file? WHO gets the container's ID. A rw layer
+ * without a state file counts as a user when STATELESS_USES (a container
+ * half made may use anything). */
+static bool layer_user(int layersfd, const char *version, bool stateless_uses, char *who,
+		       size_t n)
 {
 	DIR *d = layers_dir(layersfd);
 	struct dirent *de;
@@ -158,9 +190,9 @@ static bool version_in_use(int layersfd, const char *version)
 	if (!d)
 		return true;	/* cannot tell: keep it */
 	while (!used && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
+		size_t len = strlen(de->d_name);
 		char path[300];
-		if (n < 4 || strcmp(de->d_name + n - 3, "+rw"))
+		if (len < 4 || strcmp(de->d_name + len - 3, "+rw"))
 			continue;
 		snprintf(path, sizeof(path), "%s/state", de->d_name);
 		int sfd = openat(layersfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -168,11 +200,13 @@ static bool version_in_use(int layersfd, const char *version)
 		if (!f) {
 			if (sfd >= 0)
 				close(sfd);
-			used = true;	/* a container half made: keep everything */
-			continue;
+			used = stateless_uses;
+		} else {
+			used = state_uses_layer(f, version);
+			fclose(f);
 		}
-		used = state_uses_layer(f, version);
-		fclose(f);
+		if (used && who)
+			snprintf(who, n, "%.*s", (int)(len - 3), de->d_name);
 	}
 	closedir(d);
 	return used;
@@ -198,10 +232,10 @@ int layer_gc(int layersfd)
 		if (de->d_name[0] == '.' || !at || (size_t)(at - de->d_name) > MDK_NAME_MAX)
 			continue;
 		snprintf(name, sizeof(name), "%.*s", (int)(at - de->d_name), de->d_name);
-		if (!valid_name(name) || (lock = layer_lock(layersfd, name)) < 0)
+		if (!valid_name(name) || (lock = layer_lock(layersfd, name, LOCK_EX)) < 0)
 			continue;
 		if ((layer_current(layersfd, name, cur, sizeof(cur)) < 0 || strcmp(cur, de->d_name)) &&
-		    !version_in_use(layersfd, de->d_name)) {
+		    !layer_user(layersfd, de->d_name, true, NULL, 0)) {
 			snprintf(tmp, sizeof(tmp), ".tmp-%s@gc%ld", name, (long)getpid());
 			if (renameat(layersfd, de->d_name, layersfd, tmp) < 0 ||
 			    rm_tree_nocross(layersfd, tmp) < 0) {
@@ -215,4 +249,115 @@ int layer_gc(int layersfd)
 	}
 	closedir(d);
 	return err ? (errno = err, -1) : 0;
+}
+
+/* Is anything of image NAME there: an archive, its link or a layer version? */
+static bool image_exists(int rootfd, int layersfd, const char *name)
+{
+	char *rel;
+	int fd = image_archive_open(rootfd, name, &rel);
+	size_t nl = strlen(name);
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	bool found = fd >= 0 || errno != ENOENT;
+
+	if (fd >= 0)
+		close(fd);
+	free(rel);
+	if (!found && fstatat(layersfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		found = true;
+	if (!found && (d = layers_dir(layersfd))) {
+		while (!found && (de = readdir(d)))
+			found = !strncmp(de->d_name, name, nl) && de->d_name[nl] == '@' &&
+				fstatat(layersfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+				S_ISDIR(st.st_mode);
+		closedir(d);
+	}
+	return found;
+}
+
+/* Remove archive image NAME: its link, every version of its layer, the
+ * debris of its unpacks, then its archives in images/ -- all under NAME's
+ * lock, and only when no container's state names a version of it. Versions
+ * are renamed to debris before they are deleted, and the archives go last: a
+ * removal cut short leaves complete layers or debris, and the image whole or
+ * still unpackable; never a layer that is half deleted under its own name.
+ * A rw layer without a state is no user here: mdk-overlay-up -l holds NAME's
+ * lock until its state is written, so one without is no container of NAME
+ * (and one that is being removed has been unmounted already).
+ * -1 with errno: ENOENT nothing of NAME exists, EBUSY a container uses it
+ * (WHERE gets its ID; nothing removed), else WHERE gets the path (in the
+ * data root) that could not be removed. */
+int layer_remove(int rootfd, const char *name, char *where, size_t n)
+{
+	int layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC), lock = -1, e;
+	char tmp[MDK_NAME_MAX + 32];
+	size_t nl = strlen(name);
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(where, n, "layers");
+	if (layersfd < 0)
+		return -1;
+	/* Checked first without the lock: no lock file for a name never used. */
+	if (!image_exists(rootfd, layersfd, name)) {
+		close(layersfd);
+		return errno = ENOENT, -1;
+	}
+	snprintf(where, n, "layers/.%s.lock", name);
+	if ((lock = layer_lock(layersfd, name, LOCK_EX)) < 0)
+		goto fail;
+	if (!image_exists(rootfd, layersfd, name)) {	/* another removal was first */
+		errno = ENOENT;
+		goto fail;
+	}
+	snprintf(tmp, sizeof(tmp), "%s@", name);
+	if (layer_user(layersfd, tmp, false, where, n)) {
+		errno = EBUSY;
+		goto fail;
+	}
+	/* The link first: no unpack takes the layer as made from here on. */
+	snprintf(where, n, "layers/%s", name);
+	if (fstatat(layersfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) &&
+	    unlinkat(layersfd, name, 0) < 0)
+		goto fail;
+	snprintf(where, n, "layers/.tmp-%s@*", name);
+	if (layer_clean_debris(layersfd, name) < 0)
+		goto fail;
+	snprintf(where, n, "layers");
+	if (!(d = layers_dir(layersfd)))
+		goto fail;
+	snprintf(tmp, sizeof(tmp), ".tmp-%s@rm%ld", name, (long)getpid());
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, name, nl) || de->d_name[nl] != '@' ||
+		    fstatat(layersfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		snprintf(where, n, "layers/%s", de->d_name);
+		if (renameat(layersfd, de->d_name, layersfd, tmp) < 0 ||
+		    rm_tree_nocross(layersfd, tmp) < 0) {
+			e = errno;
+			closedir(d);
+			errno = e;
+			goto fail;
+		}
+	}
+	closedir(d);
+	snprintf(tmp, sizeof(tmp), ".%s@link", name);
+	unlinkat(layersfd, tmp, 0);	/* layer_publish's, if one was killed */
+	for (size_t i = 0; image_exts[i]; i++) {
+		snprintf(where, n, "images/%s%s", name, image_exts[i]);
+		if (unlinkat(rootfd, where, 0) < 0 && errno != ENOENT)
+			goto fail;
+	}
+	close(lock);
+	close(layersfd);
+	return 0;
+fail:
+	e = errno;
+	if (lock >= 0)
+		close(lock);
+	close(layersfd);
+	return errno = e, -1;
 }

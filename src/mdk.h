@@ -34,6 +34,7 @@ _Noreturn void usage_die(const char *fmt, ...) __attribute__((format(printf, 1, 
 int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int parse_size(const char *s, uint64_t *out);	/* 100, 100k, 64m, 1g, 2t (1024) */
 bool valid_name(const char *s);			/* [a-z0-9][a-z0-9._-]*, <= 64 */
+void human_size(uint64_t n, char *out, size_t len);	/* 4.26MB (docker's way) */
 
 /* --- path.c ------------------------------------------------------------------ */
 /* The data root: flag, else $MDK_ROOT, else /var/lib/m-docker. */
@@ -178,15 +179,18 @@ int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
 bool cgroup_locked(const char *id);	/* held by a live mdk-run */
 int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg);
 
-/* --- layer.c: image layers in ROOT/layers (layout in layer.c) ------------- */
+/* --- layer.c: archive images and their layers in ROOT/layers (layout in layer.c) */
+extern const char *const image_exts[];	/* ".tar", ".tar.gz", ...; NULL-terminated */
+int image_archive_open(int rootfd, const char *name, char **rel);
 void layer_version(const char *name, const struct stat *st, char *out, size_t n);
 int layer_current(int layersfd, const char *name, char *out, size_t n);
 int lock_file(int dirfd, const char *name, int op);	/* flock'ed, waited for; -1/errno */
-int layer_lock(int layersfd, const char *name);
+int layer_lock(int layersfd, const char *name, int op);	/* LOCK_EX or LOCK_SH */
 int layer_publish(int layersfd, const char *name, const char *version);
 int layer_clean_debris(int layersfd, const char *name);
 int layer_gc(int layersfd);	/* remove unused old versions; prints them */
 bool state_uses_layer(FILE *f, const char *version);	/* a "layers=" line of a state file names it */
+int layer_remove(int rootfd, const char *name, char *where, size_t n);	/* rmi of an archive image */
 
 /* --- image.c: the image store (layout and rules in image.c) --------------- */
 #define MDK_IMAGE_LAYERS_MAX 128

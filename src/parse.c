@@ -82,3 +82,17 @@ bool valid_name(const char *s)
 	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-");
 	return !s[n] && n <= MDK_NAME_MAX;
 }
+
+/* 4.26MB, as docker writes sizes: 3 significant digits, units of 1000. */
+void human_size(uint64_t n, char *out, size_t len)
+{
+	static const char *const unit[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)n;
+	size_t u = 0;
+
+	while (v >= 999.5 && u < 6) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(out, len, "%.3g%s", v, unit[u]);
+}

@@ -1,7 +1,8 @@
 /* libFuzzer target: a container's state file as layer_gc reads it
  * (src/layer.c state_uses_layer: is a layer version named on the
  * "layers=" line?), against a reference model: a version is in use when a
- * line starts with "layers=" and one of its space-separated words is it.
+ * line starts with "layers=" and one of its space-separated words is it
+ * (or, for "NAME@", begins with it: any version of NAME).
  * The version asked for is the input's first line (or a fixed one). */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static bool model(const char *text, size_t size, const char *version)
 {
 	const char *end = text + size;
+	size_t vl = strlen(version);
+	bool any = vl && version[vl - 1] == '@';
 
 	for (const char *line = text; line < end;) {
 		const char *nl = memchr(line, '\n', (size_t)(end - line));
@@ -24,7 +27,7 @@ static bool model(const char *text, size_t size, const char *version)
 				size_t n = 0;
 				while (w + n < le && w[n] != ' ')
 					n++;
-				if (n && n == strlen(version) && !memcmp(w, version, n))
+				if (n && (any ? n >= vl : n == vl) && !memcmp(w, version, vl))
 					return true;
 				w += n + 1;
 			}
