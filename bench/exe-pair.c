@@ -33,9 +33,9 @@
  *	and unmounts DIR (crun 1.8 on hybrid cgroups: bench/run.sh's
  *	wrapper, without its shell); for both variants alike.
  *
- *   exe-pair cmp N PROG_A PROG_B [ARG]...
- *	Two builds of one program side by side: PROG_A ARG... (a) against
- *	PROG_B ARG... (b), e.g. mdk before and after a change.
+ *   exe-pair cmp N PROG [ARG]... -- PROG [ARG]...
+ *	Any two commands side by side, (a) and (b): mdk before and after a
+ *	change, or m-docker run of two images.
  *
  * Output, one line per variant:
  *	VARIANT n=N med=US p25=US p75=US d_med=US d_p25=US d_p75=US d_lo=US d_hi=US
@@ -84,7 +84,7 @@ struct mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_f
 enum { NONE, PLAIN, SMALL, HELD, RO, BINDFD, MEMFD, ASIS, PRE, CMP_A, CMP_B };
 static const char *names[] = { "none", "plain", "small", "held", "ro", "bindfd", "memfd", "as-is", "pre", "a", "b" };
 
-static char *bin, *bin_b, **av, *unmount_dir, *kind, self[4096];
+static char *bin, *bin_b, **av, **av_b, *unmount_dir, *kind, self[4096];
 static int held = -1;
 
 _Noreturn static void fail(const char *what)
@@ -122,8 +122,7 @@ _Noreturn static void child(int v)
 		execv(bin, av);
 		fail("execv");
 	case CMP_B:
-		av[0] = bin_b;
-		execv(bin_b, av);
+		execv(bin_b, av_b);
 		fail("execv");
 	case SMALL: {
 		char *small_av[] = { self, "exit", NULL };
@@ -276,16 +275,20 @@ int main(int argc, char **argv)
 		vs[0] = PRE, vs[1] = ASIS, nv = 2;
 		bin = argv[arg + 2];
 		av = argv + arg + 2;
-	} else if (!strcmp(argv[1], "cmp") && argc >= 5) {
+	} else if (!strcmp(argv[1], "cmp") && argc >= 6) {
+		int sep = 3;
+		while (sep < argc && strcmp(argv[sep], "--"))
+			sep++;
+		if (sep == 3 || sep >= argc - 1)
+			goto usage;
 		vs[0] = CMP_A, vs[1] = CMP_B, nv = 2;
-		bin = argv[3];
-		bin_b = argv[4];
-		av = calloc((size_t)argc, sizeof(char *));
-		if (!av)
-			fail("calloc");
-		av[0] = bin;
-		for (int i = 5; i < argc; i++)
-			av[i - 4] = argv[i];
+		argv[sep] = NULL;
+		bin = argv[3], av = argv + 3;
+		bin_b = argv[sep + 1], av_b = argv + sep + 1;
+		if (!strchr(bin_b, '/')) {
+			fprintf(stderr, "exe-pair: PROG must be a path\n");
+			return 2;
+		}
 	} else {
 		goto usage;
 	}
@@ -333,6 +336,6 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr, "usage: exe-pair floor N BIN | exe-pair runtime [-u DIR] N mdk|crun PROG [ARG]...\n"
-			"       exe-pair cmp N PROG_A PROG_B [ARG]...\n");
+			"       exe-pair cmp N PROG [ARG]... -- PROG [ARG]...\n");
 	return 2;
 }

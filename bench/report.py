@@ -17,16 +17,19 @@ d = sys.argv[1]
 
 def load(group):
     """The rounds GROUP.1.json, GROUP.2.json, ... merged per command."""
-    res = {}
+    res, cpu = {}, {}
     for name in sorted(os.listdir(d)):
         if not (name.startswith(group + ".") and name.endswith(".json")):
             continue
         with open(os.path.join(d, name)) as f:
             for r in json.load(f)["results"]:
                 res.setdefault(r["command"], []).extend(r["times"])
+                # hyperfine gives the mean user and system time of a round.
+                cpu.setdefault(r["command"], []).append(r["user"] + r["system"])
     if not res:
         sys.exit(f"report.py: no {group}.*.json in {d}")
-    return {c: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+    return {c: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v),
+                "cpu": statistics.median(cpu[c])}
             for c, v in res.items()}
 
 
@@ -228,21 +231,34 @@ for v, what in exe_rows:
 g = load("g8")
 sec = "8. load 3-layer Debian OCI archive (gzip; tmpfs)"
 ours = stat(g["mdk-load"])
-add(sec, "`mdk load` of the archive into a fresh data root", ours)
-add(sec, "`mdk load` of its layout directory (what umoci reads)", stat(g["mdk-load-dir"]), ratio="ours")
-add(sec, "`umoci unpack` of the layout directory into a fresh dir", stat(g["umoci"]), ours, key="load_umoci")
-add(sec, "`umoci raw unpack` (no mtree, no config) into a fresh dir", stat(g["umoci-raw"]), ours)
-add(sec, "`podman load -i` of the archive into a fresh private store", stat(g["podman-load"]), ours,
-    key="load_podman")
 
-# 9. layers
-g = load("g9")
-sec = "9. `m-docker run IMG /bin/true`, 5 layers vs 1"
-o = stat(g["layers-1"])
-add(sec, "1-layer image (busybox, loaded)", o)
-add(sec, "5-layer image of the same tree", stat(g["layers-5"]), o)
-layers_diff = g["layers-5"]["median"] - g["layers-1"]["median"]
-add(sec, "difference of the medians: 5 layers − 1", {"med": layers_diff, "min": None}, ratio="(cost)")
+
+def c8(k):
+    """The CPU time (user + system, median of the rounds' means) and its ratio."""
+    return f"; CPU {t(g[k]['cpu'])}, ours ÷ this {g['mdk-load']['cpu'] / g[k]['cpu']:.2f}×"
+
+
+add(sec, f"`mdk load` of the archive into a fresh data root (CPU {t(g['mdk-load']['cpu'])})", ours)
+add(sec, f"`mdk load` of its layout directory (what umoci reads; CPU {t(g['mdk-load-dir']['cpu'])})",
+    stat(g["mdk-load-dir"]), ratio="ours")
+add(sec, f"`umoci unpack` of the layout directory into a fresh dir{c8('umoci')}", stat(g["umoci"]), ours,
+    key="load_umoci")
+add(sec, f"`umoci raw unpack` (no mtree, no config) into a fresh dir{c8('umoci-raw')}", stat(g["umoci-raw"]), ours)
+add(sec, f"`podman load -i` of the archive into a fresh private store{c8('podman-load')}", stat(g["podman-load"]),
+    ours, key="load_podman")
+
+# 9. layers: exe-pair cmp, a = 1 layer, b = 5 layers
+el, eo = exe_pair("exe-layers.txt"), exe_pair("exe-layers-ovl.txt")
+sec = "9. 5 layers vs 1 (busybox tree, loaded)"
+o = {"med": el["a"]["med"] / 1e6, "min": el["a"]["p25"] / 1e6, "max": el["a"]["p75"] / 1e6}
+add(sec, "`m-docker run mdkb-l1 /bin/true`: 1 layer (range: p25 – p75)", o)
+add(sec, "`m-docker run mdkb-l5 /bin/true`: 5 layers of the same tree",
+    {"med": el["b"]["med"] / 1e6, "min": el["b"]["p25"] / 1e6, "max": el["b"]["p75"] / 1e6}, o)
+layers_diff = el["b"]["d_med"] / 1e6
+add(sec, f"5 layers − 1: `m-docker run` ({int(el['b']['n'])} pairs, median of the differences, range: its "
+    f"95 % CI{cpu(el['b'])})", paired(el["b"]), fmt=us, ratio="(cost)")
+add(sec, f"5 layers − 1: `mdk overlay-up -i IMG` + `overlay-down` ({int(eo['b']['n'])} pairs{cpu(eo['b'])})",
+    paired(eo["b"]), fmt=us, ratio="(cost)")
 
 print("| measured | command | median | min – max | ours ÷ this |")
 print("|---|---|---:|---:|---:|")
@@ -252,10 +268,10 @@ for sec, what, med, rng, ratio in rows:
     last = sec
 
 print()
-runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for i in (1, 2, 3, 4, 5, 8, 9))
+runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for i in (1, 2, 3, 4, 5, 8))
 print(f"Runs per command (merged over interleaved rounds): {runs}; 6. {len(extra['rss_mdk'])} runs for RSS; "
       f"7. {min(r['n'] for r in load('g7').values())} (seccomp), {int(ef['none']['n'])} (exe-pair floor), "
-      f"{int(em['as-is']['n'])} (exe-pair runtime).")
+      f"{int(em['as-is']['n'])} (exe-pair runtime); 9. {int(el['b']['n'])} and {int(eo['b']['n'])} pairs.")
 print()
 g1 = load("g1")
 g2 = load("g2")
