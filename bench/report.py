@@ -2,8 +2,10 @@
 """report.py DIR: the one markdown table of bench/run.sh, and the targets.
 
 DIR holds hyperfine's --export-json files gN.R.json (group N, round R;
-commands named with -n; the rounds are merged) and extra.txt: "KEY VALUE..." lines (binary sizes in bytes, peak RSS
-samples in KiB). Ratios are ours / peer: below 1 means mdk is faster/smaller.
+commands named with -n; the rounds are merged), extra.txt: "KEY VALUE..."
+lines (binary sizes in bytes, peak RSS samples in KiB), and exe-floor.txt,
+exe-mdk.txt, exe-crun.txt: bench/exe-pair's output (one line per variant,
+microseconds). Ratios are ours / peer: below 1 means mdk is faster/smaller.
 """
 import json
 import os
@@ -15,16 +17,19 @@ d = sys.argv[1]
 
 def load(group):
     """The rounds GROUP.1.json, GROUP.2.json, ... merged per command."""
-    res = {}
+    res, cpu = {}, {}
     for name in sorted(os.listdir(d)):
         if not (name.startswith(group + ".") and name.endswith(".json")):
             continue
         with open(os.path.join(d, name)) as f:
             for r in json.load(f)["results"]:
                 res.setdefault(r["command"], []).extend(r["times"])
+                # hyperfine gives the mean user and system time of a round.
+                cpu.setdefault(r["command"], []).append(r["user"] + r["system"])
     if not res:
         sys.exit(f"report.py: no {group}.*.json in {d}")
-    return {c: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)}
+    return {c: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v),
+                "cpu": statistics.median(cpu[c])}
             for c, v in res.items()}
 
 
@@ -173,10 +178,87 @@ o = delta("mdk-run", "mdk-noseccomp")
 add(sec, "seccomp: `mdk run` − `mdk run --no-seccomp`", o)
 add(sec, "seccomp: `crun run` with docker's policy (podman's profile) − without",
     delta("crun-seccomp", "crun"), o, key="seccomp_crun")
-o = delta("exe-ro", "exe-none")
-add(sec, "re-exec from a read-only mount of the binary: `exe-pair ro` − `exe-pair none`", o)
-add(sec, "… of which the exec itself: `exe-pair plain` − `exe-pair none`", delta("exe-plain", "exe-none"),
-    ratio="(exec)")
+
+
+def exe_pair(name):
+    """bench/exe-pair's lines: {variant: {key: float}}."""
+    out = {}
+    with open(os.path.join(d, name)) as f:
+        for line in f:
+            v, *kv = line.split()
+            out[v] = {k: float(x) for k, x in (p.split("=") for p in kv)}
+    return out
+
+
+def us(x):
+    if abs(x) >= 1000:
+        return f"{x / 1000:.2f} ms"
+    return f"{x:.0f} µs" if abs(x) >= 10 else f"{x:.1f} µs"
+
+
+def paired(r):
+    """The median of paired differences, with its 95 % confidence interval as the range."""
+    return {"med": r["d_med"], "min": r["d_lo"], "max": r["d_hi"]}
+
+
+ef, em, ec = exe_pair("exe-floor.txt"), exe_pair("exe-mdk.txt"), exe_pair("exe-crun.txt")
+
+
+def cpu(r):
+    return f"; CPU {us(r['dc_med'])}"
+
+
+o = paired(em["as-is"])
+add(sec, f"re-exec protection, whole run: `mdk run` − the same started protected already "
+    f"({int(em['as-is']['n'])} pairs, median of the differences, range: its 95 % CI{cpu(em['as-is'])})", o, fmt=us)
+c = paired(ec["as-is"])
+add(sec, "re-exec protection, whole run: `crun run` − the same started protected already "
+    f"(crun 1.8: ro bind mount + re-exec of its dynamic binary{cpu(ec['as-is'])})", c, o, fmt=us,
+    key="reexec_crun")
+exe_rows = [
+    ("ro", "mechanism alone: read-only detached bind mount + execveat (mdk's)"),
+    ("plain", "… of which the exec of mdk itself: execve"),
+    ("small", "… an exec of a static binary a tenth of mdk's size instead"),
+    ("held", "… exec through a read-only mount made before (the exec without the mount)"),
+    ("bindfd", "mechanism alone: bind mount on a temp file, remount ro, O_PATH, umount, execveat (crun 1.8's)"),
+    ("memfd", "mechanism alone: sealed memfd copy + execveat (mdk's fallback; runc < 1.2)"),
+]
+for v, what in exe_rows:
+    add(sec, f"{what} − fork+exit (`exe-pair floor`, {int(ef[v]['n'])} pairs{cpu(ef[v])})", paired(ef[v]), fmt=us,
+        ratio="(floor)")
+
+# 8. load + unpack of a 3-layer OCI archive
+g = load("g8")
+sec = "8. load 3-layer Debian OCI archive (gzip; tmpfs)"
+ours = stat(g["mdk-load"])
+
+
+def c8(k):
+    """The CPU time (user + system, median of the rounds' means) and its ratio."""
+    return f"; CPU {t(g[k]['cpu'])}, ours ÷ this {g['mdk-load']['cpu'] / g[k]['cpu']:.2f}×"
+
+
+add(sec, f"`mdk load` of the archive into a fresh data root (CPU {t(g['mdk-load']['cpu'])})", ours)
+add(sec, f"`mdk load` of its layout directory (what umoci reads; CPU {t(g['mdk-load-dir']['cpu'])})",
+    stat(g["mdk-load-dir"]), ratio="ours")
+add(sec, f"`umoci unpack` of the layout directory into a fresh dir{c8('umoci')}", stat(g["umoci"]), ours,
+    key="load_umoci")
+add(sec, f"`umoci raw unpack` (no mtree, no config) into a fresh dir{c8('umoci-raw')}", stat(g["umoci-raw"]), ours)
+add(sec, f"`podman load -i` of the archive into a fresh private store{c8('podman-load')}", stat(g["podman-load"]),
+    ours, key="load_podman")
+
+# 9. layers: exe-pair cmp, a = 1 layer, b = 5 layers
+el, eo = exe_pair("exe-layers.txt"), exe_pair("exe-layers-ovl.txt")
+sec = "9. 5 layers vs 1 (busybox tree, loaded)"
+o = {"med": el["a"]["med"] / 1e6, "min": el["a"]["p25"] / 1e6, "max": el["a"]["p75"] / 1e6}
+add(sec, "`m-docker run mdkb-l1 /bin/true`: 1 layer (range: p25 – p75)", o)
+add(sec, "`m-docker run mdkb-l5 /bin/true`: 5 layers of the same tree",
+    {"med": el["b"]["med"] / 1e6, "min": el["b"]["p25"] / 1e6, "max": el["b"]["p75"] / 1e6}, o)
+layers_diff = el["b"]["d_med"] / 1e6
+add(sec, f"5 layers − 1: `m-docker run` ({int(el['b']['n'])} pairs, median of the differences, range: its "
+    f"95 % CI{cpu(el['b'])})", paired(el["b"]), fmt=us, ratio="(cost)")
+add(sec, f"5 layers − 1: `mdk overlay-up -i IMG` + `overlay-down` ({int(eo['b']['n'])} pairs{cpu(eo['b'])})",
+    paired(eo["b"]), fmt=us, ratio="(cost)")
 
 print("| measured | command | median | min – max | ours ÷ this |")
 print("|---|---|---:|---:|---:|")
@@ -186,8 +268,10 @@ for sec, what, med, rng, ratio in rows:
     last = sec
 
 print()
-runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for i in range(1, 6))
-print(f"Runs per command (merged over interleaved rounds): {runs}; 6. {len(extra['rss_mdk'])} runs for RSS.")
+runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for i in (1, 2, 3, 4, 5, 8))
+print(f"Runs per command (merged over interleaved rounds): {runs}; 6. {len(extra['rss_mdk'])} runs for RSS; "
+      f"7. {min(r['n'] for r in load('g7').values())} (seccomp), {int(ef['none']['n'])} (exe-pair floor), "
+      f"{int(em['as-is']['n'])} (exe-pair runtime); 9. {int(el['b']['n'])} and {int(eo['b']['n'])} pairs.")
 print()
 g1 = load("g1")
 g2 = load("g2")
@@ -198,6 +282,11 @@ targets = [
     ("`mdk unpack` ≤ 1.0× GNU tar", ratios["unpack_tar"], 1.0, "×"),
     ("binary ≤ 1 MB", size["mdk"] / 1e6, 1.0, " MB"),
     ("peak RSS of `mdk run` ≤ 1.5 MB", rss("mdk")["med"] * 1024 / 1e6, 1.5, " MB"),
+    ("re-exec protection ≤ 0.2 ms per run (`mdk run` − started protected)", em["as-is"]["d_med"] / 1000, 0.2,
+     " ms"),
+    ("`mdk load` ≤ 0.5× `umoci unpack`", ratios["load_umoci"], 0.5, "×"),
+    ("`mdk load` ≤ 0.3× `podman load`", ratios["load_podman"], 0.3, "×"),
+    ("5-layer run ≤ 0.3 ms more than 1-layer", layers_diff * 1000, 0.3, " ms"),
 ]
 print("Targets:")
 print()

@@ -3,11 +3,18 @@
 #
 #   sudo bench/run.sh              (also what `./build.sh bench` dispatches to)
 #
-# It runs ./build.sh first, so the tree as it is gets measured. About a
-# minute; the first run adds a debootstrap (a few minutes, cached).
+# It runs ./build.sh first, so the tree as it is gets measured. About six
+# minutes; the first run adds a debootstrap and an OCI image (a few minutes,
+# cached).
+#
+# Everything it mounts lives under $TMPDIR (default /tmp): where other work
+# watches the host's mount table, point TMPDIR at a directory that work
+# ignores (the test suite ignores /tmp/mdk-tests.*):
+#
+#   sudo mkdir -p /tmp/mdk-tests.bench && sudo TMPDIR=/tmp/mdk-tests.bench bench/run.sh
 #
 # Installs what it needs from Debian (hyperfine crun runc podman bubblewrap
-# libarchive-tools debootstrap time python3 musl-tools), builds its fixtures
+# libarchive-tools debootstrap time python3 musl-tools umoci skopeo), builds its fixtures
 # in a private tmpfs, measures with hyperfine (--export-json, parsed by
 # bench/report.py) and prints the machine, the tool versions and ONE markdown
 # table (ratios are ours / peer), then the targets, met or missed. Progress
@@ -15,8 +22,12 @@
 #
 # Fixtures: a busybox rootfs (build/images/busybox.tar unpacked by mdk), OCI
 # bundles for crun and runc made with `crun spec` / `runc spec`, the image
-# imported into a private podman store, and a Debian minbase tar, built once
-# with debootstrap and cached in /var/cache/mdk-bench ($MDK_BENCH_CACHE).
+# imported into a private podman store; a Debian minbase tar, built once with
+# debootstrap from this machine's own Debian mirror (apt's configuration;
+# $MDK_BENCH_MIRROR overrides), and the same tree as a 3-layer OCI archive
+# with gzip layers (umoci, skopeo), both cached in build/bench
+# ($MDK_BENCH_CACHE); the busybox rootfs as a 1-layer and a 5-layer OCI
+# image, made each run.
 #
 # Everything it makes (the tmpfs and every mount under it, containers,
 # cgroups named mdkb-*, podman's store) is removed on exit, also on failure
@@ -35,8 +46,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 here=$top/bench
 MDK=$top/build/mdk
 IMG=$top/build/images/busybox.tar
-CACHE=${MDK_BENCH_CACHE:-/var/cache/mdk-bench}
+CACHE=${MDK_BENCH_CACHE:-$top/build/bench}
 DEBTAR=$CACHE/debian.tar
+OCITAR=$CACHE/debian3.oci.tar
 UNIFIED=/sys/fs/cgroup/unified
 W=
 HYBRID=
@@ -55,7 +67,7 @@ need_pkgs() {
 	missing=
 	for spec in hyperfine:hyperfine crun:crun runc:runc podman:podman bwrap:bubblewrap \
 		bsdtar:libarchive-tools debootstrap:debootstrap /usr/bin/time:time python3:python3 \
-		musl-gcc:musl-tools unshare:util-linux; do
+		musl-gcc:musl-tools unshare:util-linux umoci:umoci skopeo:skopeo; do
 		command -v "${spec%%:*}" >/dev/null 2>&1 || missing="$missing ${spec#*:}"
 	done
 	[ -z "$missing" ] && return 0
@@ -116,15 +128,14 @@ cleanup() {
 		# shellcheck disable=SC2086
 		$PODMAN rmi -a -f >/dev/null 2>&1 || :
 	fi
-	for d in "$W" "$CACHE/rootfs.tmp"; do
-		if [ -z "$d" ] || [ ! -d "$d" ]; then continue; fi
-		for m in $(mounts_under "$d"); do
+	if [ -n "$W" ] && [ -d "$W" ]; then
+		for m in $(mounts_under "$W"); do
 			umount "$m" 2>/dev/null || umount -l "$m" || log "cannot unmount $m"
 		done
-	done
+	fi
 	remove_cgroups
 	[ -n "$W" ] && [ -d "$W" ] && { rmdir "$W" || log "$W not empty after unmount: left in place"; }
-	rm -rf "$CACHE/rootfs.tmp" "$CACHE/debian.tar.tmp"
+	rm -f "$DEBTAR.tmp" "$OCITAR.tmp"
 	# What podman makes outside its --root/--runroot/--tmpdir, if it was not there before.
 	[ -n "$had_cache" ] || rm -rf /var/lib/containers/cache
 	[ -n "$had_containers" ] || rmdir /var/lib/containers 2>/dev/null || :
@@ -151,20 +162,57 @@ fi
 # Leftovers of a killed earlier run (ours by name) would skew or break it.
 remove_cgroups
 
-if [ ! -f "$DEBTAR" ]; then
-	log "making $DEBTAR: debootstrap --variant=minbase bookworm (a few minutes, once)"
-	mkdir -p "$CACHE"
-	rm -rf "$CACHE/rootfs.tmp"
-	debootstrap --variant=minbase bookworm "$CACHE/rootfs.tmp" http://deb.debian.org/debian >&2
-	tar --numeric-owner -C "$CACHE/rootfs.tmp" -cpf "$CACHE/debian.tar.tmp" .
-	mv "$CACHE/debian.tar.tmp" "$DEBTAR"
-	rm -rf "$CACHE/rootfs.tmp"
-fi
-
 W=$(mktemp -d "${TMPDIR:-/tmp}/mdk-bench.XXXXXX")
 mount -t tmpfs -o size=3g,mode=0700 mdk-bench "$W"
-mkdir "$W/out" "$W/u" "$W/ovl"
+mkdir "$W/out" "$W/u" "$W/ovl" "$W/ld"
 export MDK_ROOT="$W/mdk" MDK_CGROUP_PARENT=mdkb-mdk
+
+# This machine's own Debian mirror for bookworm: the URI of apt's deb entry.
+debian_mirror() {
+	# shellcheck disable=SC2016 # apt-get's own $(...) fields
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' 2>/dev/null |
+		awk '$2 == "bookworm" && $3 == "deb" { print $1; exit }'
+}
+mkdir -p "$CACHE"
+if [ ! -f "$DEBTAR" ]; then
+	mirror=${MDK_BENCH_MIRROR:-$(debian_mirror)}
+	[ -n "$mirror" ] || die "no Debian bookworm mirror in apt's configuration: set MDK_BENCH_MIRROR"
+	log "making $DEBTAR: debootstrap --variant=minbase bookworm from $mirror (a few minutes, once)"
+	# On the tmpfs: debootstrap's own mounts (proc, sys) stay under $TMPDIR.
+	debootstrap --variant=minbase bookworm "$W/deb" "$mirror" >&2
+	tar --numeric-owner -C "$W/deb" -cpf "$DEBTAR.tmp" .
+	mv "$DEBTAR.tmp" "$DEBTAR"
+	rm -rf "$W/deb"
+fi
+# oci_image LAYOUT TAG DIR TAR...: an OCI layout with the layer tars TAR...
+# (gzip, as umoci writes them), DIR's tree cut into them.
+oci_image() {
+	lay=$1 tag=$2
+	umoci init --layout "$lay"
+	umoci new --image "$lay:$tag"
+	shift 2
+	for l in "$@"; do
+		umoci raw add-layer --image "$lay:$tag" "$l"
+	done
+	umoci config --image "$lay:$tag" --config.cmd /bin/sh
+	umoci gc --layout "$lay"
+}
+if [ ! -f "$OCITAR" ]; then
+	log "making $OCITAR: the Debian tar as 3 gzip layers (umoci, skopeo; once)"
+	o=$W/mkoci
+	mkdir -p "$o/root"
+	tar -C "$o/root" -xpf "$DEBTAR"
+	# Bottom to top: the system without /var and /etc; /var (apt's lists
+	# and caches); /etc.
+	tar --numeric-owner -C "$o/root" -cpf "$o/1.tar" --exclude=./var --exclude=./etc .
+	tar --numeric-owner -C "$o/root" -cpf "$o/2.tar" ./var
+	tar --numeric-owner -C "$o/root" -cpf "$o/3.tar" ./etc
+	rm -rf "$o/root"
+	oci_image "$o/img" debian "$o/1.tar" "$o/2.tar" "$o/3.tar" >&2
+	skopeo --insecure-policy copy -q "oci:$o/img:debian" "oci-archive:$OCITAR.tmp:debian" >&2
+	mv "$OCITAR.tmp" "$OCITAR"
+	rm -rf "$o"
+fi
 
 log "fixtures in $W (tmpfs)"
 # A snapshot of what is measured (binary, scripts, image): a rebuild of the
@@ -217,7 +265,7 @@ EOF
 done
 # The static C floors of overlay up + down, and of mdk-run's re-exec.
 musl-gcc -static -Os -o "$W/ovl-pair" "$here/ovl-pair.c"
-musl-gcc -static -Os -o "$W/exe-pair" "$here/exe-pair.c"
+musl-gcc -static -O2 -o "$W/exe-pair" "$here/exe-pair.c" -lm
 # podman: a private store, the image imported from the same tar.
 mkdir -p "$W/podman/tmp"
 PODMAN="podman --root $W/podman/root --runroot $W/podman/run --tmpdir $W/podman/tmp --cgroup-manager cgroupfs --events-backend none --storage-driver overlay"
@@ -225,6 +273,30 @@ $PODMAN import -q "$IMG" mdkb-busybox >/dev/null
 # The cached unpack's data root, and m-docker's image unpacked once.
 "$MDK" unpack -q -R "$W/u/c" -n debian "$DEBTAR" >/dev/null
 "$MDOCKER" run busybox /bin/true
+# Row 8: the OCI archive's layout as a directory, for umoci (which reads
+# no archive).
+mkdir "$W/ld/layout"
+tar -C "$W/ld/layout" -xf "$OCITAR"
+# Row 9: the busybox rootfs as a 1-layer and as a 5-layer image, the same
+# tree: its entries in pre-order (a directory before what it holds), cut
+# into 5 runs; loaded into m-docker's store as mdkb-l1 and mdkb-l5.
+b=$W/bb
+mkdir -p "$b/root"
+tar -C "$b/root" -xpf "$IMG"
+(cd "$b/root" && find . | LC_ALL=C sort) >"$b/list"
+n=$(wc -l <"$b/list")
+tar --numeric-owner --no-recursion -C "$b/root" -cpf "$b/all.tar" -T "$b/list"
+for i in 1 2 3 4 5; do
+	awk -v i=$i -v n="$n" 'NR > (i - 1) * n / 5 && NR <= i * n / 5' "$b/list" >"$b/list$i"
+	tar --numeric-owner --no-recursion -C "$b/root" -cpf "$b/$i.tar" -T "$b/list$i"
+done
+oci_image "$b/l1" l1 "$b/all.tar" >&2
+oci_image "$b/l5" l5 "$b/1.tar" "$b/2.tar" "$b/3.tar" "$b/4.tar" "$b/5.tar" >&2
+"$MDK" load -q -R "$MDK_ROOT" -t mdkb-l1 "$b/l1" >/dev/null
+"$MDK" load -q -R "$MDK_ROOT" -t mdkb-l5 "$b/l5" >/dev/null
+rm -rf "$b"
+"$MDOCKER" run mdkb-l1 /bin/true
+"$MDOCKER" run mdkb-l5 /bin/true
 
 # The commands. crunw CMD: CMD as a string for hyperfine, wrapped if needed.
 if [ -n "$HYBRID" ]; then
@@ -296,15 +368,50 @@ hf g5 5 2 1 \
 
 # 7. what the protections cost (issue 13): seccomp, as mdk's default
 # against --no-seccomp and crun's bundle with docker's policy against
-# crun's own (none);
-# mdk-run's re-exec from a read-only mount of its binary, as its static C
-# floor (no run-time switch turns it off: exe-pair ro - none is the cost,
-# plain - none the exec alone).
+# crun's own (none).
 set -- -n mdk-run "$MDK run $ROOTFS /bin/true" -n mdk-noseccomp "$MDK run --no-seccomp $ROOTFS /bin/true" \
 	-n crun-seccomp "$CRUN_SC" -n crun "$CRUN"
 [ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
-hf g7 8 25 5 "$@" -n exe-none "$W/exe-pair none $MDK" -n exe-plain "$W/exe-pair plain $MDK" \
-	-n exe-ro "$W/exe-pair ro $MDK"
+hf g7 8 25 5 "$@"
+# The runtime's binary out of the container's reach (CVE-2019-5736): no
+# run-time switch turns it off in mdk or crun, so bench/exe-pair.c measures
+# it in one process, thousands of fork..wait runs interleaved: the
+# mechanisms alone on mdk's binary (floor), then each runtime as it is
+# against the same runtime started already protected, which skips its own
+# re-exec (mdk: from a read-only mount with its marker; crun: the same
+# with runc's _LIBCONTAINER_CLONED_BINARY, as its cloned_binary.c allows).
+log "measuring: re-exec protections (exe-pair)"
+u=
+[ -z "$HYBRID" ] || u="-u $UNIFIED"
+nice -n -10 "$W/exe-pair" floor 2000 "$MDK" >"$W/out/exe-floor.txt"
+nice -n -10 "$W/exe-pair" runtime 600 mdk "$MDK" run "$ROOTFS" /bin/true >"$W/out/exe-mdk.txt"
+# shellcheck disable=SC2086 # $u: an option and its argument, or nothing
+nice -n -10 "$W/exe-pair" runtime $u 600 crun "$(command -v crun)" run -b "$W/crun" mdkb-pair >"$W/out/exe-crun.txt"
+
+# 8. load + unpack of a 3-layer Debian OCI archive (gzip layers), each run
+# into a fresh data root, directory or store on the tmpfs (the removal is
+# hyperfine's --prepare, not timed). podman's temporary files (the archive
+# extracted) go to the tmpfs too.
+P="podman --root $W/ld/p/root --runroot $W/ld/p/run --tmpdir $W/ld/p/tmp --cgroup-manager cgroupfs --events-backend none --storage-driver overlay"
+hf g8 4 2 0 \
+	--prepare "rm -rf $W/ld/m" -n mdk-load "$MDK load -q -R $W/ld/m $OCITAR" \
+	--prepare "rm -rf $W/ld/d" -n mdk-load-dir "$MDK load -q -R $W/ld/d $W/ld/layout" \
+	--prepare "rm -rf $W/ld/u" -n umoci "umoci unpack --image $W/ld/layout:debian $W/ld/u" \
+	--prepare "rm -rf $W/ld/r" -n umoci-raw "umoci raw unpack --image $W/ld/layout:debian $W/ld/r" \
+	--prepare "sh -c 'rm -rf $W/ld/p $W/ld/pt && mkdir $W/ld/pt'" -n podman-load "env TMPDIR=$W/ld/pt $P load -q -i $OCITAR"
+rm -rf "$W/ld"
+
+# 9. the whole run of an image of 5 layers against one of 1, the same tree,
+# and the part that differs (overlay up + down), each pair back to back in
+# one process (exe-pair cmp): a difference of a fraction of a millisecond
+# shows in paired differences, not in two medians of noisy runs.
+log "measuring: 5 layers against 1 (exe-pair)"
+nice -n -10 "$W/exe-pair" cmp 400 "$MDOCKER" run mdkb-l1 /bin/true -- "$MDOCKER" run mdkb-l5 /bin/true \
+	>"$W/out/exe-layers.txt"
+ovl() { printf '%s overlay-up -R %s -i %s mdkb-lo >/dev/null && %s overlay-down -R %s mdkb-lo' \
+	"$MDK" "$MDK_ROOT" "$1" "$MDK" "$MDK_ROOT"; }
+nice -n -10 "$W/exe-pair" cmp 1000 /bin/sh -c "$(ovl mdkb-l1)" -- /bin/sh -c "$(ovl mdkb-l5)" \
+	>"$W/out/exe-layers-ovl.txt"
 
 # 6. binary size, peak RSS
 log "measuring: sizes, peak RSS"
@@ -350,10 +457,14 @@ echo "- cgroups: $(if [ -n "$HYBRID" ]; then echo "hybrid (v1 controllers, cgrou
 rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null)" ] || rev="$rev + uncommitted changes"
 echo "- mdk $("$MDK" --version 2>&1 | head -n 1 | sed 's/^mdk //') (git $rev), $(wc -c <"$MDK") bytes; $(ver crun --version); $(ver runc --version); $(ver podman --version); $(ver bwrap --version); $(ver hyperfine --version); $(ver tar --version); $(ver bsdtar --version); $(ver unshare --version); musl-gcc $(musl-gcc -dumpversion); $(python3 --version)"
-echo "- fixtures: busybox rootfs from build/images/busybox.tar ($(wc -c <"$IMG") bytes); Debian minbase tar $DEBTAR ($(wc -c <"$DEBTAR") bytes, $(tar -tf "$DEBTAR" | wc -l) entries); all work dirs on a tmpfs"
+echo "- fixtures: busybox rootfs from build/images/busybox.tar ($(wc -c <"$IMG") bytes); Debian minbase tar $DEBTAR ($(wc -c <"$DEBTAR") bytes, $(tar -tf "$DEBTAR" | wc -l) entries); the same as a 3-layer OCI archive $OCITAR ($(wc -c <"$OCITAR") bytes, gzip layers of $(python3 -c 'import json, sys, tarfile
+t = tarfile.open(sys.argv[1])
+ix = json.load(t.extractfile("index.json"))
+m = json.load(t.extractfile("blobs/" + ix["manifests"][0]["digest"].replace(":", "/")))
+print(", ".join(str(l["size"]) for l in m["layers"]))' "$OCITAR") bytes); all work dirs on a tmpfs"
 echo
 python3 "$here/report.py" "$W/out"
 if [ -n "${MDK_BENCH_KEEP:-}" ]; then
 	mkdir -p "$MDK_BENCH_KEEP"
-	cp "$W"/out/*.json "$W/out/extra.txt" "$MDK_BENCH_KEEP/"
+	cp "$W"/out/*.json "$W"/out/*.txt "$MDK_BENCH_KEEP/"
 fi

@@ -122,8 +122,10 @@ int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *hom
 bool db_find(char *db, const char *key, const char *f[7]);
 /* CVE-2019-5736: re-exec this process (argv: mdk_argv) from a copy of its
  * binary that cannot be written through /proc/PID/exe: a detached read-only
- * bind mount of it, else a sealed memfd. Returns in the re-executed process;
- * dies (die_status) if neither can be made. Call before argv is changed. */
+ * bind mount of it, else a sealed memfd. Returns in the re-executed process,
+ * or at once when the binary is out of reach already (on a read-only mount,
+ * or a sealed memfd); dies (die_status) if no copy can be made. Call before
+ * argv is changed. */
 void exe_reexec_protected(void);
 int proc_starttime(pid_t pid, unsigned long long *start);	/* /proc/PID/stat 22 */
 void close_fds_except(int keep);

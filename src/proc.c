@@ -389,6 +389,11 @@ void exe_reexec_protected(void)
 			die("re-executed, yet the binary is still writable");
 		return;
 	}
+	/* Already out of the container's reach: a binary on a read-only mount
+	 * (a read-only /usr or image; no container can remount a mount of the
+	 * host's) or a sealed memfd. No copy, no exec. */
+	if (!mark && exe_is_protected())
+		return;
 	if (setenv(EXE_MARK, pid, 1) < 0)
 		die_errno("setenv");
 	/* A bind mount of our own file, read-only before anyone can see it
