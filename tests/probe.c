@@ -292,6 +292,10 @@ static int exeattack(int argc, char **argv)
 				close(fd);
 				continue;	/* not mdk (yet) */
 			}
+			/* A process that is exiting has no exe any more (our
+			 * child, once its exec of CMD failed): nothing to hold. */
+			if (fd < 0 && (errno == ENOENT || errno == ESRCH))
+				continue;
 			h[i].pid = pid;
 			h[i].fd = fd;
 			h[i].err = fd < 0 ? strerror(errno) : NULL;
