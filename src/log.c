@@ -24,23 +24,23 @@ int log_open(struct ctr_log *l, const char *path, long long max)
 {
 	struct stat st;
 
-	errno = 0;
 	l->path = path;
 	l->max = max;
 	l->pending = 0;
 	l->open[0] = l->open[1] = false;
-	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* (O_NONBLOCK: a FIFO without a reader fails instead of hanging;
+	 * nothing but a regular file is taken.) */
+	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
 	if (l->fd < 0)
 		return -1;
-	if (fstat(l->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? errno : EINVAL;
-		close(l->fd);
-		l->fd = -1;
-		errno = e;
-		return -1;
+	if (fstat(l->fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		l->size = st.st_size;
+		return 0;
 	}
-	l->size = st.st_size;
-	return 0;
+	close(l->fd);
+	l->fd = -1;
+	errno = EINVAL;
+	return -1;
 }
 
 static int log_flush(struct ctr_log *l)
