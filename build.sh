@@ -33,12 +33,12 @@ die() { log "$*"; exit 1; }
 # --- host tools -------------------------------------------------------------
 # The sanitizer and fuzzer builds: clang with its runtimes (ASan, UBSan,
 # libFuzzer), llvm-symbolizer for readable reports, Debian's dynamic libarchive,
-# libseccomp, jansson and libmd.
+# libseccomp, jansson and nettle.
 CLANG_VER=14
 CLANG_RT=/usr/lib/llvm-$CLANG_VER/lib/clang
 SAN_SPECS="clang-$CLANG_VER:clang-$CLANG_VER llvm-symbolizer:llvm
 	/usr/include/archive.h:libarchive-dev /usr/include/seccomp.h:libseccomp-dev
-	/usr/include/jansson.h:libjansson-dev /usr/include/sha2.h:libmd-dev python3:python3"
+	/usr/include/jansson.h:libjansson-dev /usr/include/nettle/sha2.h:nettle-dev python3:python3"
 
 # need_pkgs [test|san]: the build's packages, with "test" the tests' too (the
 # fuzz suite's clang included), with "san" only the sanitizer build's. A spec
@@ -46,7 +46,7 @@ SAN_SPECS="clang-$CLANG_VER:clang-$CLANG_VER llvm-symbolizer:llvm
 need_pkgs() {
 	missing=
 	specs="musl-gcc:musl-tools cmake:cmake make:make gcc:gcc dpkg-source:dpkg-dev
-		xz:xz-utils bzip2:bzip2 gperf:gperf busybox:busybox-static file:file"
+		xz:xz-utils bzip2:bzip2 gperf:gperf m4:m4 busybox:busybox-static file:file"
 	[ "${1:-}" = test ] && specs="$specs shunit2:shunit2 python3:python3
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils shellcheck:shellcheck dash:dash
@@ -85,7 +85,7 @@ need_pkgs() {
 }
 
 # --- static dependencies from Debian source packages --------------------------
-SRC_PKGS="zlib bzip2 xz-utils libzstd libarchive libseccomp jansson libmd"
+SRC_PKGS="zlib bzip2 xz-utils libzstd libarchive libseccomp jansson nettle"
 
 # The deb-src lines to fetch from: $MDK_APT_SOURCES (a sources.list file) when
 # set, else the machine's own apt configuration -- the URIs of its deb entries
@@ -279,12 +279,19 @@ EOF
 		cp "$D/jansson-build/lib/libjansson.a" "$P/lib/" &&
 		cp "$D/jansson-build/include/jansson.h" "$D/jansson-build/include/jansson_config.h" "$P/include/")
 
-	log "deps: libmd (sha256)"
-	(cd "$s/libmd" && ./configure -q --prefix="$P" --disable-shared --enable-static >/dev/null &&
-		make -s -j"$JOBS" -C src >/dev/null && cp src/.libs/libmd.a "$P/lib/" && cp include/sha2.h "$P/include/")
+	log "deps: nettle (sha256)"
+	# Only libnettle (no public-key half, so no GMP); the fat build chooses
+	# the CPU's SHA instructions at run time. m4 turns its assembly into .s;
+	# config.h.in is touched because Debian's patch makes it look stale and
+	# autoheader is not needed.
+	(cd "$s/nettle" && touch config.h.in stamp-h.in && ./configure -q --prefix="$P" --disable-shared \
+		--enable-static --enable-fat --disable-public-key --disable-documentation \
+		--disable-openssl --disable-gcov >/dev/null &&
+		{ make -s -j"$JOBS" libnettle.a >"$D/nettle-make.log" 2>&1 || { tail -20 "$D/nettle-make.log"; exit 1; }; } &&
+		make -s install-headers >/dev/null && cp libnettle.a "$P/lib/")
 
 	# The static-link order for the project.
-	echo "-larchive -lzstd -llzma -lbz2 -lz -lseccomp -ljansson -lmd" >"$P/libs"
+	echo "-larchive -lzstd -llzma -lbz2 -lz -lseccomp -ljansson -lnettle" >"$P/libs"
 	# The exact source versions built in, for mdk --version.
 	cp "$s/versions" "$P/versions"
 	touch "$P/.done"
@@ -361,7 +368,7 @@ compile() {
 
 # Debug info and frame pointers for whole stack traces; every UBSan check
 # fatal (-fno-sanitize-recover), so nothing is reported and then ignored.
-SAN_LIBS="-larchive -lseccomp -ljansson -lmd"
+SAN_LIBS="-larchive -lseccomp -ljansson -lnettle"
 SAN_CFLAGS="-std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror
 	-Wno-unused-parameter -I$top/src -fsanitize=address,undefined -fno-sanitize-recover=all"
 
@@ -377,7 +384,7 @@ build_asan() {
 	{
 		printf '#define MDK_DEPS \\\n'
 		dpkg-query -W -f '${Package} ${Version} (dynamic, sanitizer build)\n' \
-			libarchive13 zlib1g liblzma5 libbz2-1.0 libzstd1 libseccomp2 libjansson4 libmd0 | sed 's/.*/\t"&\\n" \\/'
+			libarchive13 zlib1g liblzma5 libbz2-1.0 libzstd1 libseccomp2 libjansson4 libnettle8 | sed 's/.*/\t"&\\n" \\/'
 		printf '\t""\n'
 	} >"$a/obj/deps.h.new"
 	if cmp -s "$a/obj/deps.h.new" "$a/obj/deps.h"; then rm -f "$a/obj/deps.h.new"; else mv -f "$a/obj/deps.h.new" "$a/obj/deps.h"; fi
