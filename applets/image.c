@@ -2,7 +2,7 @@
  * and (rm only) the archive images mdk-unpack unpacks.
  *
  * usage: mdk-image [-R ROOT] ls | tag SRC DST | rm IMAGE... | inspect IMAGE
- *                  | config IMAGE | prune
+ *                  | config IMAGE | prune | import FILE|- [NAME]
  *
  * IMAGE is NAME[:TAG] (":latest" implied) or an image ID (sha256:HEX, or a
  * prefix of 12 or more hex digits). ls prints REPOSITORY, TAG, IMAGE ID,
@@ -18,7 +18,9 @@
  * rm takes what m-docker run would take. config prints the run settings as
  * lines for m-docker: entrypoint=, cmd=, env= (shell-quoted words),
  * workdir=, user=, stopsignal=. prune removes unused layers and the debris
- * of killed loads.
+ * of killed loads. import copies a root filesystem tar (maybe compressed;
+ * the content decides) to images/NAME.EXT under NAME's lock, refusing a
+ * NAME that exists.
  *
  * Exit codes: 0 done, 1 failed (or: no such image), 2 usage, 3 rm refused:
  * an image is in use by a container (it is kept; 1 if anything else failed
@@ -27,7 +29,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <archive.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +42,7 @@
 
 const char image_usage[] =
 	"usage: mdk-image [-R ROOT] ls | tag SRC DST | rm IMAGE... | inspect IMAGE\n"
-	"                 | config IMAGE | prune\n"
+	"                 | config IMAGE | prune | import FILE|- [NAME]\n"
 	"Manage images. IMAGE: NAME[:TAG] or an image ID of a loaded image (mdk-load),\n"
 	"or, for rm, an archive image NAME (ROOT/images/NAME.tar, mdk-unpack).\n"
 	"  ls            REPOSITORY TAG IMAGE ID CREATED SIZE, then the total size\n"
@@ -49,6 +53,9 @@ const char image_usage[] =
 	"  inspect IMAGE the image as JSON (config, tags, layers)\n"
 	"  config IMAGE  run settings for m-docker, one KEY=VALUE a line\n"
 	"  prune         remove unused layers and debris of killed loads\n"
+	"  import FILE|- [NAME]  FILE (a root filesystem tar, maybe gzip, xz, zstd or\n"
+	"                bzip2 compressed; - for stdin) becomes archive image NAME\n"
+	"                (ROOT/images/NAME.tar...; default: FILE's name); prints NAME\n"
 	"  -R ROOT       data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
 	"Exit codes: 0 done, 1 failed, 2 usage error, 3 rm refused: image in use.\n";
 
@@ -315,6 +322,132 @@ static int cmd_rm(int argc, char **argv)
 	return ret;
 }
 
+/* --- import ------------------------------------------------------------------ */
+static char *import_tmp;	/* images/.NAME.import-PID while it is written */
+static volatile sig_atomic_t import_stop;
+
+static void import_signal(int sig) { import_stop = sig; }
+
+static void import_cleanup(void)
+{
+	if (import_tmp)
+		unlinkat(rootfd, import_tmp, 0);
+}
+
+/* The extension mdk-unpack knows FD's content by: a tar, maybe compressed
+ * (decided by content, never by a file name); NULL for anything else. */
+static const char *import_ext(int fd, const char *label)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	const char *ext = NULL;
+
+	if (!a || archive_read_support_filter_all(a) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK)
+		die("import: '%s' is not a tar archive (%s)", label,
+		    a ? archive_error_string(a) : "out of memory");
+	switch (archive_filter_code(a, 0)) {
+	case ARCHIVE_FILTER_NONE: ext = ".tar"; break;
+	case ARCHIVE_FILTER_GZIP: ext = ".tar.gz"; break;
+	case ARCHIVE_FILTER_XZ: ext = ".tar.xz"; break;
+	case ARCHIVE_FILTER_ZSTD: ext = ".tar.zst"; break;
+	case ARCHIVE_FILTER_BZIP2: ext = ".tar.bz2"; break;
+	default:
+		die("import: '%s': a tar compressed with %s, which mdk-unpack does not take "
+		    "(gzip, xz, zstd, bzip2 or none)", label, archive_filter_name(a, 0));
+	}
+	archive_read_free(a);
+	return ext;
+}
+
+/* import FILE|- [NAME]: FILE becomes archive image NAME (default: FILE's
+ * name less a known extension), as images/NAME.EXT. It is copied first
+ * (a file may change, stdin cannot be read twice), its content checked,
+ * then linked into place under the image's lock: one image per NAME,
+ * never replaced, never half there. */
+static int cmd_import(int argc, char **argv)
+{
+	const char *file, *ext;
+	char *name, *final, *rel;
+	int in, out, layersfd, lock;
+	static char buf[128 * 1024];
+	ssize_t n;
+
+	if (argc < 1 || argc > 2)
+		usage_die("import: want FILE [NAME]");
+	file = argv[0];
+	if (argc == 2) {
+		name = argv[1];
+	} else {
+		const char *b = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+		size_t len = strlen(b);
+		for (size_t i = 0; image_exts[i]; i++) {
+			size_t el = strlen(image_exts[i]);
+			if (len > el && !strcmp(b + len - el, image_exts[i])) {
+				len -= el;
+				break;
+			}
+		}
+		name = xasprintf("%.*s", (int)len, b);
+	}
+	if (!valid_name(name))
+		die("import: invalid image name '%s' (give one: import FILE NAME)", name);
+	if (!strcmp(file, "-"))
+		in = STDIN_FILENO;
+	else if ((in = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		die_errno("import: open '%s'", file);
+
+	if (mkdirat(rootfd, "images", 0700) < 0 && errno != EEXIST)
+		die_errno("mkdir '%s/images'", root);
+	import_tmp = xasprintf("images/.%s.import-%ld", name, (long)getpid());
+	atexit(import_cleanup);
+	/* No SA_RESTART: a read of stdin that waits is interrupted too. */
+	struct sigaction sa = { .sa_handler = import_signal };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if ((out = openat(rootfd, import_tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600)) < 0)
+		die_errno("create '%s/%s'", root, import_tmp);
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (import_stop)
+			die("import: interrupted by signal %d", (int)import_stop);
+		if (n < 0 && errno == EINTR)
+			continue;	/* the signal's flag is looked at above */
+		if (n < 0)
+			die_errno("import: read '%s'", file);
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				die_errno("write '%s/%s'", root, import_tmp);
+			off += w;
+		}
+	}
+	if (fsync(out) < 0 || lseek(out, 0, SEEK_SET) < 0)
+		die_errno("write '%s/%s'", root, import_tmp);
+	ext = import_ext(out, file);
+	close(out);
+
+	if (mkdirat(rootfd, "layers", 0700) < 0 && errno != EEXIST)
+		die_errno("mkdir '%s/layers'", root);
+	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    (lock = layer_lock(layersfd, name, LOCK_EX)) < 0)
+		die_errno("lock '%s/layers/.%s.lock'", root, name);
+	if ((in = image_archive_open(rootfd, name, &rel)) >= 0 || errno != ENOENT)
+		die("import: image '%s' exists (%s/%s); remove it first (rmi %s)", name, root, rel,
+		    name);
+	final = xasprintf("images/%s%s", name, ext);
+	if (linkat(rootfd, import_tmp, rootfd, final, 0) < 0)
+		die_errno("import: link '%s/%s'", root, final);
+	close(lock);
+	puts(name);
+	return 0;
+}
+
 /* 'it'\''s' */
 static void put_quoted(FILE *f, const char *s)
 {
@@ -367,7 +500,7 @@ int image_main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_die("no command (ls, tag, rm, inspect, config, prune)");
+		usage_die("no command (ls, tag, rm, inspect, config, prune, import)");
 	cmd = argv[optind++];
 	argc -= optind;
 	argv += optind;
@@ -398,6 +531,8 @@ int image_main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "rm"))
 		return cmd_rm(argc, argv);
+	if (!strcmp(cmd, "import"))
+		return cmd_import(argc, argv);
 	if (!strcmp(cmd, "prune")) {
 		int lock;
 		if (argc)
