@@ -96,3 +96,37 @@ void human_size(uint64_t n, char *out, size_t len)
 	}
 	snprintf(out, len, "%.3g%s", v, unit[u]);
 }
+
+/* A signal as kill(1) and docker take it: a number, or a name with or
+ * without SIG (TERM, SIGTERM, RTMIN+3); -1 with EINVAL for anything else. */
+int parse_signal(const char *s)
+{
+	static const char *const names[] = {
+		[SIGHUP] = "HUP", [SIGINT] = "INT", [SIGQUIT] = "QUIT", [SIGILL] = "ILL",
+		[SIGTRAP] = "TRAP", [SIGABRT] = "ABRT", [SIGBUS] = "BUS", [SIGFPE] = "FPE",
+		[SIGKILL] = "KILL", [SIGUSR1] = "USR1", [SIGSEGV] = "SEGV", [SIGUSR2] = "USR2",
+		[SIGPIPE] = "PIPE", [SIGALRM] = "ALRM", [SIGTERM] = "TERM", [SIGSTKFLT] = "STKFLT",
+		[SIGCHLD] = "CHLD", [SIGCONT] = "CONT", [SIGSTOP] = "STOP", [SIGTSTP] = "TSTP",
+		[SIGTTIN] = "TTIN", [SIGTTOU] = "TTOU", [SIGURG] = "URG", [SIGXCPU] = "XCPU",
+		[SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
+		[SIGIO] = "IO", [SIGPWR] = "PWR", [SIGSYS] = "SYS",
+	};
+	uint64_t n;
+
+	if (parse_uint(s, 1, (uint64_t)SIGRTMAX, &n) == 0)
+		return (int)n;
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	for (size_t i = 1; i < sizeof(names) / sizeof(*names); i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return (int)i;
+	if (!strncmp(s, "RTMIN", 5) || !strncmp(s, "RTMAX", 5)) {
+		bool min = s[4] == 'N';
+		if (!s[5])
+			return min ? SIGRTMIN : SIGRTMAX;
+		if ((s[5] == '+' && min) || (s[5] == '-' && !min))
+			if (parse_uint(s + 6, 1, (uint64_t)(SIGRTMAX - SIGRTMIN), &n) == 0)
+				return min ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
+	}
+	return errno = EINVAL, -1;
+}

@@ -1,0 +1,704 @@
+/* mdk-ctr: the containers of a data root -- list them, wait for them,
+ * signal, stop and remove them. The one owner of the rules that say whether
+ * a container runs, whose it is, and when it may go: m-docker's ps, rm,
+ * prune, kill, stop and wait compose it.
+ *
+ * usage: mdk-ctr [-R ROOT] ls [-a] [-q] | rm [-f] ID... | prune | wait ID...
+ *                | kill [-s SIG] ID... | stop [-t SECS] ID...
+ *
+ * A container is ROOT/layers/ID+rw (mdk-overlay-up made it: the claim on
+ * the ID, a name or 12 hex digits) and its mount point ROOT/rootfs/ID. In
+ * layers/ID+rw:
+ *   state      mdk-overlay-up's record (what it mounted, created=)
+ *   run        m-docker's record, written by one write ending in "end=1":
+ *              name=, image=, cmd=, stopsignal=, detached=1 (run -d), pid=
+ *              and start= of the container's mdk-run (the monitor of a
+ *              detached one), owner= and owner_start= of the m-docker
+ *              that started it
+ *   pid        mdk-run --pid-file (run -d): pid=, start=, init=
+ *   exit       mdk-run --exit-file: its status, once it has ended
+ *   log, log.1 a detached container's output (mdk-run --log)
+ * A process is named by its PID and start time: a recycled PID, a zombie
+ * or a reboot never looks alive. A container runs while its mdk-run lives.
+ * It is owned while it runs, while the m-docker that started it lives (it
+ * is being set up or removed), or, without a complete record, for its first
+ * minute; nobody else removes an owned container. ID may be a unique prefix.
+ *
+ * Exit codes: 0 ok, 1 failed (or no such container, or not running for
+ * kill), 2 usage error, 3 rm refused: the container runs (rm -f removes it). */
+#include <dirent.h>
+#include <getopt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mdk.h"
+
+const char ctr_usage[] =
+	"usage: mdk-ctr [-R ROOT] ls [-a] [-q] | rm [-f] ID... | prune | wait ID...\n"
+	"               | kill [-s SIG] ID... | stop [-t SECS] ID...\n"
+	"The containers of a data root (m-docker's); ID may be a unique prefix.\n"
+	"  ls [-a] [-q]  running containers (-a: all) as docker ps shows them;\n"
+	"                -q: IDs only\n"
+	"  rm [-f] ID... remove (refused while it runs; -f: kill it first)\n"
+	"  prune         remove every container nobody owns: exited, or orphaned\n"
+	"  wait ID...    wait until each has ended; print its exit status\n"
+	"  kill [-s SIG] ID...  send SIG (default KILL; a name or number)\n"
+	"  stop [-t SECS] ID... send the image's stop signal (default TERM), then\n"
+	"                after SECS (default 10) SIGKILL\n"
+	"  -R ROOT       data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
+	"Exit codes: 0 ok, 1 failed (no such container; kill: not running),\n"
+	"2 usage error, 3 rm refused: the container runs.\n";
+
+static int rootfd, layersfd = -1;
+static char *root;
+
+struct proc { pid_t pid; unsigned long long start; };
+
+struct ctr {
+	char id[MDK_NAME_MAX + 1];
+	bool complete;			/* the run record has its end=1 */
+	struct proc mon, owner;		/* mdk-run; the m-docker that started it */
+	char name[MDK_NAME_MAX + 1], image[256], cmd[512], stopsignal[32];
+	time_t created;
+	bool exited;			/* an exit file */
+	int status;			/* ... and what it says */
+	time_t exited_at;
+};
+
+/* --- records ------------------------------------------------------------------- */
+static bool alive(const struct proc *p)
+{
+	unsigned long long s;
+	return p->pid > 0 && proc_starttime(p->pid, &s) == 0 && s == p->start;
+}
+
+/* Read layers/ID+rw/NAME (small) into BUF; "" when missing. */
+static void read_small(const char *id, const char *name, char *buf, size_t n)
+{
+	char path[MDK_NAME_MAX + 16];
+	ssize_t k = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s+rw/%s", id, name);
+	if ((fd = openat(layersfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		k = read(fd, buf, n - 1);
+		close(fd);
+	}
+	buf[k > 0 ? k : 0] = 0;
+}
+
+/* The value of KEY= in the lines of BUF (the first one), into OUT. */
+static bool val(const char *buf, const char *key, char *out, size_t n)
+{
+	size_t kl = strlen(key);
+
+	for (const char *l = buf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (!strncmp(l, key, kl) && l[kl] == '=') {
+			snprintf(out, n, "%.*s", (int)strcspn(l + kl + 1, "\n"), l + kl + 1);
+			return true;
+		}
+	}
+	if (n)
+		*out = 0;
+	return false;
+}
+
+static void proc_val(const char *buf, const char *pkey, const char *skey, struct proc *p)
+{
+	char a[32], b[32];
+	uint64_t pid = 0, start = 0;
+
+	if (val(buf, pkey, a, sizeof(a)) && val(buf, skey, b, sizeof(b)) &&
+	    parse_uint(a, 1, INT32_MAX, &pid) == 0 && parse_uint(b, 0, UINT64_MAX, &start) == 0)
+		*p = (struct proc){ (pid_t)pid, start };
+}
+
+static void ctr_read(const char *arg, struct ctr *c)
+{
+	char buf[4096], v[32], id[MDK_NAME_MAX + 1];
+	uint64_t u;
+	struct stat st;
+
+	snprintf(id, sizeof(id), "%s", arg);	/* ARG may be c->id */
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	read_small(id, "run", buf, sizeof(buf));
+	/* One write ends in end=1: without it, the record is not there yet. */
+	c->complete = strstr(buf, "\nend=1\n") != NULL;
+	if (c->complete) {
+		proc_val(buf, "pid", "start", &c->mon);
+		proc_val(buf, "owner", "owner_start", &c->owner);
+		val(buf, "image", c->image, sizeof(c->image));
+		val(buf, "cmd", c->cmd, sizeof(c->cmd));
+		val(buf, "stopsignal", c->stopsignal, sizeof(c->stopsignal));
+	}
+	if (!c->complete || !val(buf, "name", c->name, sizeof(c->name)) || !*c->name)
+		snprintf(c->name, sizeof(c->name), "%s", id);
+	read_small(id, "state", buf, sizeof(buf));
+	if (val(buf, "created", v, sizeof(v)) && parse_uint(v, 0, INT64_MAX, &u) == 0)
+		c->created = (time_t)u;
+	char path[MDK_NAME_MAX + 16];
+	snprintf(path, sizeof(path), "%s+rw/exit", id);
+	if (fstatat(layersfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		read_small(id, "exit", buf, sizeof(buf));
+		buf[strcspn(buf, "\n")] = 0;
+		c->exited = parse_uint(buf, 0, 255, &u) == 0;
+		c->status = (int)u;
+		c->exited_at = st.st_mtime;
+	}
+}
+
+static bool running(const struct ctr *c) { return alive(&c->mon); }
+
+/* Made less than a minute ago (the rw layer or the mount point). */
+static bool young(const char *id)
+{
+	char rw[MDK_NAME_MAX + 8];
+	struct stat st;
+	time_t now = time(NULL);
+
+	snprintf(rw, sizeof(rw), "%s+rw", id);
+	if (fstatat(layersfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0 && now - st.st_mtime < 60)
+		return true;
+	snprintf(rw, sizeof(rw), "rootfs/%s", id);
+	return fstatat(rootfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0 && now - st.st_mtime < 60;
+}
+
+static bool ctr_exists(const char *id)
+{
+	char rw[MDK_NAME_MAX + 8];
+	struct stat st;
+
+	snprintf(rw, sizeof(rw), "%s+rw", id);
+	if (fstatat(layersfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return true;
+	snprintf(rw, sizeof(rw), "rootfs/%s", id);
+	return fstatat(rootfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool owned(const struct ctr *c)
+{
+	if (running(c) || alive(&c->owner))
+		return true;
+	return !c->complete && young(c->id);
+}
+
+/* --- the list of containers ---------------------------------------------------- */
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every container ID in the store (rw layers and mount points), sorted. */
+static char **all_ids(size_t *n)
+{
+	static const char *const dirs[] = { "layers", "rootfs" };
+	char **v = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; i < 2; i++) {
+		int fd = openat(rootfd, dirs[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd < 0 ? NULL : fdopendir(fd);
+		struct dirent *de;
+
+		if (!d) {
+			if (errno != ENOENT)
+				die_errno("open '%s/%s'", root, dirs[i]);
+			continue;
+		}
+		while ((de = readdir(d))) {
+			char id[MDK_NAME_MAX + 1];
+			size_t l = strlen(de->d_name);
+			if (i == 0 && (l < 4 || strcmp(de->d_name + l - 3, "+rw")))
+				continue;
+			snprintf(id, sizeof(id), "%.*s", (int)(i == 0 ? l - 3 : l), de->d_name);
+			if (!valid_name(id))
+				continue;
+			if (*n == cap && !(v = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v))))
+				die("out of memory");
+			v[(*n)++] = xasprintf("%s", id);
+		}
+		closedir(d);
+	}
+	qsort(v, *n, sizeof(*v), id_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if (k && !strcmp(v[k - 1], v[i]))
+			free(v[i]);
+		else
+			v[k++] = v[i];
+	}
+	*n = k;
+	return v;
+}
+
+/* ARG as a container: its ID, or the one ID it is a prefix of. */
+static bool find(const char *arg, struct ctr *c)
+{
+	size_t n, hits = 0, al = strlen(arg);
+	char **ids = all_ids(&n);
+	const char *hit = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(ids[i], arg)) {
+			hit = ids[i], hits = 1;
+			break;
+		}
+		if (!strncmp(ids[i], arg, al))
+			hit = ids[i], hits++;
+	}
+	if (hits == 1 && valid_name(arg))
+		ctr_read(hit, c);
+	else if (hits > 1)
+		warn("'%s' names %zu containers; give more of the ID", arg, hits);
+	else
+		warn("no such container '%s'", arg);
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+	return hits == 1 && valid_name(arg);
+}
+
+/* --- docker's words for times -------------------------------------------------- */
+static void human_duration(time_t secs, char *out, size_t n)
+{
+	long s = (long)(secs < 0 ? 0 : secs);
+
+	if (s < 1)
+		snprintf(out, n, "Less than a second");
+	else if (s == 1)
+		snprintf(out, n, "1 second");
+	else if (s < 60)
+		snprintf(out, n, "%ld seconds", s);
+	else if (s < 120)
+		snprintf(out, n, "About a minute");
+	else if (s < 3600)
+		snprintf(out, n, "%ld minutes", s / 60);
+	else if (s < 7200)
+		snprintf(out, n, "About an hour");
+	else if (s < 48 * 3600)
+		snprintf(out, n, "%ld hours", s / 3600);
+	else if (s < 14 * 86400)
+		snprintf(out, n, "%ld days", s / 86400);
+	else if (s < 60 * 86400)
+		snprintf(out, n, "%ld weeks", s / (7 * 86400));
+	else if (s < 2 * 365 * 86400)
+		snprintf(out, n, "%ld months", s / (30 * 86400));
+	else
+		snprintf(out, n, "%ld years", s / (365 * 86400));
+}
+
+static void status_of(const struct ctr *c, char *out, size_t n)
+{
+	char d[40];
+	time_t now = time(NULL);
+
+	if (running(c)) {
+		human_duration(now - c->created, d, sizeof(d));
+		snprintf(out, n, "Up %s", d);
+	} else if (c->exited) {
+		human_duration(now - c->exited_at, d, sizeof(d));
+		snprintf(out, n, "Exited (%d) %s ago", c->status, d);
+	} else if (owned(c)) {
+		snprintf(out, n, alive(&c->owner) && c->mon.pid ? "Removal In Progress" : "Created");
+	} else {
+		snprintf(out, n, "Dead");
+	}
+}
+
+static void cmd_ls(bool all, bool quiet)
+{
+	size_t n;
+	char **ids = all_ids(&n);
+
+	if (!quiet)
+		printf("%-14s %-16s %-24s %-16s %-26s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
+		       "CREATED", "STATUS", "NAMES");
+	for (size_t i = 0; i < n; i++) {
+		struct ctr c;
+		char st[64], cr[48], cmd[32];
+
+		ctr_read(ids[i], &c);
+		if (!all && !running(&c))
+			continue;
+		if (quiet) {
+			printf("%s\n", c.id);
+			continue;
+		}
+		status_of(&c, st, sizeof(st));
+		human_duration(time(NULL) - c.created, cr, sizeof(cr) - 4);
+		strcat(cr, " ago");
+		/* "sleep 30" quoted, cut to fit as docker does. */
+		if (strlen(c.cmd) > 20)
+			snprintf(cmd, sizeof(cmd), "\"%.19s…\"", c.cmd);
+		else
+			snprintf(cmd, sizeof(cmd), "\"%.20s\"", c.cmd);
+		printf("%-14s %-16s %-24s %-16s %-26s %s\n", c.id, *c.image ? c.image : "-", cmd, cr,
+		       st, c.name);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+/* --- signals, waiting, removal ------------------------------------------------- */
+/* A pidfd on P, or -1 when P is gone (checked after opening: from then on
+ * the fd cannot name another process). */
+static int proc_open(const struct proc *p)
+{
+	int fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (fd >= 0 && !alive(p)) {
+		close(fd);
+		return errno = ESRCH, -1;
+	}
+	return fd;
+}
+
+/* Wait for P to end, at most TIMEOUT ms (-1: for ever); true when it has. */
+static bool proc_wait(const struct proc *p, int timeout)
+{
+	int fd = proc_open(p);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int r;
+
+	if (fd < 0)
+		return errno == ESRCH ? true : !alive(p);
+	while ((r = poll(&pfd, 1, timeout)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	return r > 0;
+}
+
+/* The first child of process P (0: none). */
+static pid_t first_child(pid_t p)
+{
+	char path[64], buf[32];
+	ssize_t k = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)p, (int)p);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		k = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
+	buf[k > 0 ? k : 0] = 0;
+	return (pid_t)atoi(buf);
+}
+
+/* SIG to the container of C. mdk-run forwards the usual ones to the
+ * command; SIGKILL goes to the container's PID 1 (its PID namespace dies
+ * with it, and mdk-run records the status and cleans up as after any end);
+ * any other goes to the command itself (PID 1's child, or PID 1 with
+ * --no-init), as docker kill sends it to the container's process. */
+static int ctr_signal(const struct ctr *c, int sig)
+{
+	struct proc target = c->mon;
+	bool fwd = false;
+	int fd, r;
+
+	for (const int *s = forwarded_signals; *s; s++)
+		fwd = fwd || *s == sig;
+	if (!fwd) {
+		pid_t init = first_child(c->mon.pid), cmd = init > 0 ? first_child(init) : 0;
+		target.pid = sig == SIGKILL || cmd <= 0 ? init : cmd;
+		if (target.pid <= 0 || proc_starttime(target.pid, &target.start) < 0)
+			return errno = ESRCH, -1;
+	}
+	if ((fd = proc_open(&target)) < 0)
+		return -1;
+	/* Opened: that process cannot be another any more. Still ours? */
+	if (!alive(&c->mon)) {
+		close(fd);
+		return errno = ESRCH, -1;
+	}
+	r = (int)syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+	close(fd);
+	return r;
+}
+
+/* An applet's main in a child: its die() ends the child, not us. */
+static int run_applet(int (*fn)(int, char **), char **argv)
+{
+	int argc = 0, ws;
+	pid_t pid;
+
+	while (argv[argc])
+		argc++;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		optind = 1;
+		exit(fn(argc, argv));
+	}
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+}
+
+int overlay_down_main(int argc, char **argv);
+
+/* Remove a container that does not run: its cgroup (while the rw layer
+ * still claims the ID), then its mounts and directories. */
+static int ctr_remove(const struct ctr *c)
+{
+	if (cgroup_locked(c->id))
+		return errno = EBUSY, -1;	/* its mdk-run lives after all */
+	if (cgroup_destroy(c->id) < 0) {
+		warn_errno("remove cgroup %s/%s", cgroup_parent(), c->id);
+		return -1;
+	}
+	char *argv[] = { "mdk-overlay-down", "-R", root, (char *)c->id, NULL };
+	return run_applet(overlay_down_main, argv) == 0 ? 0 : (errno = EIO, -1);
+}
+
+static int cmd_rm(bool force, int argc, char **argv)
+{
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		struct ctr c;
+
+		if (!find(argv[i], &c)) {
+			ret = 1;
+			continue;
+		}
+		if (running(&c) || (owned(&c) && !force)) {
+			if (!force) {
+				warn("container %s is %s; stop it first, or rm -f", c.id,
+				     running(&c) ? "running" : "being set up or removed");
+				ret = ret ? ret : 3;
+				continue;
+			}
+			if (ctr_signal(&c, SIGKILL) < 0 && errno != ESRCH)
+				warn_errno("kill container %s", c.id);
+			proc_wait(&c.mon, -1);
+		}
+		/* A foreground one's m-docker removes it itself once its mdk-run
+		 * has ended: let it (two removals at once would trip each other). */
+		if (alive(&c.owner))
+			proc_wait(&c.owner, 30000);
+		if (!ctr_exists(c.id)) {
+			printf("%s\n", argv[i]);
+			continue;
+		}
+		if (ctr_remove(&c) < 0) {
+			if (errno != EIO)
+				warn_errno("remove container %s", c.id);
+			ret = 1;
+			continue;
+		}
+		printf("%s\n", argv[i]);
+	}
+	return ret;
+}
+
+static int cmd_prune(void)
+{
+	size_t n;
+	char **ids = all_ids(&n);
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct ctr c;
+
+		ctr_read(ids[i], &c);
+		free(ids[i]);
+		if (owned(&c))
+			continue;
+		if (ctr_remove(&c) == 0)
+			printf("%s\n", c.id);
+		else if (errno != EBUSY)
+			ret = 1;
+	}
+	free(ids);
+	return ret;
+}
+
+/* Wait for C to end; its status, -1 when unknown. A --rm container's
+ * monitor removes it right after writing the exit file: the file is read
+ * when it appears (inotify), not after the monitor is gone. */
+static int ctr_wait(struct ctr *c)
+{
+	char dir[MDK_NAME_MAX + 8], buf[4096];
+	int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK), pfd = proc_open(&c->mon);
+	struct pollfd p[2] = { { .fd = pfd, .events = POLLIN }, { .fd = in, .events = POLLIN } };
+
+	snprintf(dir, sizeof(dir), "%s+rw", c->id);
+	if (in >= 0) {
+		char path[MDK_NAME_MAX + 300];
+		snprintf(path, sizeof(path), "%s/layers/%s", root, dir);
+		inotify_add_watch(in, path, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+	}
+	for (;;) {
+		ctr_read(c->id, c);
+		if (c->exited || pfd < 0 || !alive(&c->mon))
+			break;
+		if (poll(p, in >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+			break;
+		while (in >= 0 && read(in, buf, sizeof(buf)) > 0)
+			;
+	}
+	if (!c->exited)
+		ctr_read(c->id, c);	/* it may have come last */
+	if (pfd >= 0)
+		close(pfd);
+	if (in >= 0)
+		close(in);
+	return c->exited ? c->status : -1;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		struct ctr c;
+		int st;
+
+		if (!find(argv[i], &c)) {
+			ret = 1;
+		} else if ((st = ctr_wait(&c)) < 0) {
+			warn("container %s ended without an exit status (its mdk-run was killed)", c.id);
+			ret = 1;
+		} else {
+			printf("%d\n", st);
+		}
+	}
+	return ret;
+}
+
+static int cmd_kill(int sig, int argc, char **argv)
+{
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		struct ctr c;
+
+		if (!find(argv[i], &c)) {
+			ret = 1;
+		} else if (!running(&c)) {
+			warn("container %s is not running", c.id);
+			ret = 1;
+		} else if (ctr_signal(&c, sig) < 0) {
+			warn_errno(errno == ESRCH ? "container %s is not running" : "signal container %s", c.id);
+			ret = 1;
+		} else {
+			printf("%s\n", argv[i]);
+		}
+	}
+	return ret;
+}
+
+static int cmd_stop(uint64_t secs, int argc, char **argv)
+{
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		struct ctr c;
+		int sig = SIGTERM;
+
+		if (!find(argv[i], &c)) {
+			ret = 1;
+			continue;
+		}
+		/* Docker: stopping a stopped container is no error. */
+		if (running(&c)) {
+			if (*c.stopsignal && (sig = parse_signal(c.stopsignal)) < 0)
+				sig = SIGTERM;
+			if (ctr_signal(&c, sig) < 0 && errno != ESRCH)
+				warn_errno("signal container %s", c.id);
+			if (!proc_wait(&c.mon, (int)(secs * 1000))) {
+				if (ctr_signal(&c, SIGKILL) < 0 && errno != ESRCH)
+					warn_errno("kill container %s", c.id);
+				proc_wait(&c.mon, -1);
+			}
+		}
+		printf("%s\n", argv[i]);
+	}
+	return ret;
+}
+
+int ctr_main(int argc, char **argv)
+{
+	/* Each command and the options it takes. */
+	static const char *const cmds[][2] = {
+		{ "ls", "aq" }, { "rm", "f" }, { "prune", "" }, { "wait", "" }, { "kill", "s" },
+		{ "stop", "t" },
+	};
+	const char *rootflag = NULL, *cmd, *opts = NULL;
+	bool all = false, quiet = false, force = false;
+	uint64_t secs = 10;
+	int c, sig = SIGKILL;
+
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+R:")) != -1) {
+		switch (c) {
+		case 'R': rootflag = optarg; break;
+		default: usage_die("unknown option '-%c'", optopt);
+		}
+	}
+	if (optind >= argc)
+		usage_die("no command (ls, rm, prune, wait, kill, stop)");
+	cmd = argv[optind++];
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
+		if (!strcmp(cmd, cmds[i][0]))
+			opts = cmds[i][1];
+	if (!opts)
+		usage_die("unknown command '%s'", cmd);
+	while ((c = getopt(argc, argv, "+aqfs:t:")) != -1) {
+		if (c == '?' || !strchr(opts, c))
+			usage_die("%s: unknown option '-%c'", cmd, c == '?' ? optopt : c);
+		switch (c) {
+		case 'a': all = true; break;
+		case 'q': quiet = true; break;
+		case 'f': force = true; break;
+		case 's':
+			if ((sig = parse_signal(optarg)) < 0)
+				usage_die("kill: invalid signal '%s'", optarg);
+			break;
+		case 't':
+			if (parse_uint(optarg, 0, 86400, &secs) < 0)
+				usage_die("stop: invalid -t '%s' (want seconds, 0 to 86400)", optarg);
+			break;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	bool listing = !strcmp(cmd, "ls") || !strcmp(cmd, "prune");
+	if (listing && argc)
+		usage_die("%s takes no container", cmd);
+	if (!listing && !argc)
+		usage_die("%s: no container given", cmd);
+	if ((rootfd = store_open(store_root(rootflag), &root)) < 0)
+		die_errno("data root '%s'", store_root(rootflag));
+	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 &&
+	    errno != ENOENT)
+		die_errno("open '%s/layers'", root);
+
+	if (!strcmp(cmd, "ls")) {
+		cmd_ls(all, quiet);
+		return 0;
+	}
+	if (!strcmp(cmd, "prune"))
+		return cmd_prune();
+	if (!strcmp(cmd, "rm"))
+		return cmd_rm(force, argc, argv);
+	if (!strcmp(cmd, "wait"))
+		return cmd_wait(argc, argv);
+	if (!strcmp(cmd, "kill"))
+		return cmd_kill(sig, argc, argv);
+	return cmd_stop(secs, argc, argv);
+}
