@@ -317,19 +317,28 @@ static void status_of(const struct ctr *c, char *out, size_t n)
 	}
 }
 
+/* docker ps's table: columns as wide as their widest cell, 3 spaces apart. */
+#define NCOL 6
 static void cmd_ls(bool all, bool quiet)
 {
-	size_t n;
+	size_t n, rows = 0;
 	char **ids = all_ids(&n);
+	char *(*cell)[NCOL] = calloc(n + 1, sizeof(*cell));
+	size_t w[NCOL] = { 0 };
+	static const char *const head[NCOL] = { "CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+						 "STATUS", "NAMES" };
 
-	if (!quiet)
-		printf("%-14s %-16s %-24s %-16s %-26s %s\n", "CONTAINER ID", "IMAGE", "COMMAND",
-		       "CREATED", "STATUS", "NAMES");
+	if (!cell)
+		die("out of memory");
+	for (int k = 0; k < NCOL; k++)
+		cell[rows][k] = xasprintf("%s", head[k]);
+	rows++;
 	for (size_t i = 0; i < n; i++) {
 		struct ctr c;
-		char st[64], cr[48], cmd[32];
+		char st[64], cr[48];
 
 		ctr_read(ids[i], &c);
+		free(ids[i]);
 		if (!all && !running(&c))
 			continue;
 		if (quiet) {
@@ -337,19 +346,30 @@ static void cmd_ls(bool all, bool quiet)
 			continue;
 		}
 		status_of(&c, st, sizeof(st));
-		human_duration(time(NULL) - c.created, cr, sizeof(cr) - 4);
-		strcat(cr, " ago");
+		human_duration(time(NULL) - c.created, cr, sizeof(cr));
+		cell[rows][0] = xasprintf("%s", c.id);
+		cell[rows][1] = xasprintf("%s", *c.image ? c.image : "-");
 		/* "sleep 30" quoted, cut to fit as docker does. */
-		if (strlen(c.cmd) > 20)
-			snprintf(cmd, sizeof(cmd), "\"%.19s…\"", c.cmd);
-		else
-			snprintf(cmd, sizeof(cmd), "\"%.20s\"", c.cmd);
-		printf("%-14s %-16s %-24s %-16s %-26s %s\n", c.id, *c.image ? c.image : "-", cmd, cr,
-		       st, c.name);
+		cell[rows][2] = strlen(c.cmd) > 20 ? xasprintf("\"%.19s…\"", c.cmd) :
+						     xasprintf("\"%s\"", c.cmd);
+		cell[rows][3] = xasprintf("%s ago", cr);
+		cell[rows][4] = xasprintf("%s", st);
+		cell[rows][5] = xasprintf("%s", c.name);
+		rows++;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
 	free(ids);
+	for (size_t r = 0; !quiet && r < rows; r++)
+		for (int k = 0; k < NCOL; k++)
+			if (strlen(cell[r][k]) > w[k])
+				w[k] = strlen(cell[r][k]);
+	for (size_t r = 0; !quiet && r < rows; r++)
+		for (int k = 0; k < NCOL; k++)
+			printf(k < NCOL - 1 ? "%-*s   " : "%-*s\n", k < NCOL - 1 ? (int)w[k] : 0,
+			       cell[r][k]);
+	for (size_t r = 0; r < rows; r++)
+		for (int k = 0; k < NCOL; k++)
+			free(cell[r][k]);
+	free(cell);
 }
 
 /* --- signals, waiting, removal ------------------------------------------------- */
