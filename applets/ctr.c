@@ -4,7 +4,7 @@
  * prune, kill, stop and wait compose it.
  *
  * usage: mdk-ctr [-R ROOT] ls [-a] [-q] | rm [-f] ID... | prune | wait ID...
- *                | kill [-s SIG] ID... | stop [-t SECS] ID...
+ *                | kill [-s SIG] ID... | stop [-t SECS] ID... | inspect ID
  *
  * A container is ROOT/layers/ID+rw (mdk-overlay-up made it: the claim on
  * the ID, a name or 12 hex digits) and its mount point ROOT/rootfs/ID. In
@@ -30,6 +30,7 @@
 #include <getopt.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@
 
 const char ctr_usage[] =
 	"usage: mdk-ctr [-R ROOT] ls [-a] [-q] | rm [-f] ID... | prune | wait ID...\n"
-	"               | kill [-s SIG] ID... | stop [-t SECS] ID...\n"
+	"               | kill [-s SIG] ID... | stop [-t SECS] ID... | inspect ID\n"
 	"The containers of a data root (m-docker's); ID may be a unique prefix.\n"
 	"  ls [-a] [-q]  running containers (-a: all) as docker ps shows them;\n"
 	"                -q: IDs only\n"
@@ -55,6 +56,9 @@ const char ctr_usage[] =
 	"  kill [-s SIG] ID...  send SIG (default KILL; a name or number)\n"
 	"  stop [-t SECS] ID... send the image's stop signal (default TERM), then\n"
 	"                after SECS (default 10) SIGKILL\n"
+	"  inspect ID    KEY=VALUE lines: id, name, image, cmd, stopsignal, status\n"
+	"                (running, exited, created, removing, dead), exit, pid (the\n"
+	"                monitor), mounted (0|1), dir (its rw layer's directory)\n"
 	"  -R ROOT       data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
 	"Exit codes: 0 ok, 1 failed (no such container; kill: not running),\n"
 	"2 usage error, 3 rm refused: the container runs.\n";
@@ -73,6 +77,7 @@ struct ctr {
 	bool exited;			/* an exit file */
 	int status;			/* ... and what it says */
 	time_t exited_at;
+	time_t started;			/* the pid file's time: when it last started */
 };
 
 /* --- records ------------------------------------------------------------------- */
@@ -148,6 +153,8 @@ static void ctr_read(const char *arg, struct ctr *c)
 	if (val(buf, "created", v, sizeof(v)) && parse_uint(v, 0, INT64_MAX, &u) == 0)
 		c->created = (time_t)u;
 	char path[MDK_NAME_MAX + 16];
+	snprintf(path, sizeof(path), "%s+rw/pid", id);
+	c->started = fstatat(layersfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mtime : c->created;
 	snprintf(path, sizeof(path), "%s+rw/exit", id);
 	if (fstatat(layersfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		read_small(id, "exit", buf, sizeof(buf));
@@ -299,13 +306,25 @@ static void human_duration(time_t secs, char *out, size_t n)
 		snprintf(out, n, "%ld years", s / (365 * 86400));
 }
 
+/* running, exited, created, removing or dead */
+static const char *state_of(const struct ctr *c)
+{
+	if (running(c))
+		return "running";
+	if (c->exited)
+		return "exited";
+	if (owned(c))
+		return alive(&c->owner) && c->mon.pid ? "removing" : "created";
+	return "dead";
+}
+
 static void status_of(const struct ctr *c, char *out, size_t n)
 {
 	char d[40];
 	time_t now = time(NULL);
 
 	if (running(c)) {
-		human_duration(now - c->created, d, sizeof(d));
+		human_duration(now - c->started, d, sizeof(d));
 		snprintf(out, n, "Up %s", d);
 	} else if (c->exited) {
 		human_duration(now - c->exited_at, d, sizeof(d));
@@ -481,7 +500,10 @@ static int ctr_remove(const struct ctr *c)
 		return -1;
 	}
 	char *argv[] = { "mdk-overlay-down", "-R", root, (char *)c->id, NULL };
-	return run_applet(overlay_down_main, argv) == 0 ? 0 : (errno = EIO, -1);
+	if (run_applet(overlay_down_main, argv) == 0)
+		return 0;
+	/* Removed meanwhile by another (its own m-docker, a prune): done. */
+	return errno = ctr_exists(c->id) ? EIO : ENOENT, -1;
 }
 
 static int cmd_rm(bool force, int argc, char **argv)
@@ -514,7 +536,7 @@ static int cmd_rm(bool force, int argc, char **argv)
 			printf("%s\n", argv[i]);
 			continue;
 		}
-		if (ctr_remove(&c) < 0) {
+		if (ctr_remove(&c) < 0 && errno != ENOENT) {
 			if (errno != EIO)
 				warn_errno("remove container %s", c.id);
 			ret = 1;
@@ -536,11 +558,11 @@ static int cmd_prune(void)
 
 		ctr_read(ids[i], &c);
 		free(ids[i]);
-		if (owned(&c))
+		if (owned(&c) || !ctr_exists(c.id))
 			continue;
 		if (ctr_remove(&c) == 0)
 			printf("%s\n", c.id);
-		else if (errno != EBUSY)
+		else if (errno != EBUSY && errno != ENOENT)
 			ret = 1;
 	}
 	free(ids);
@@ -600,6 +622,29 @@ static int cmd_wait(int argc, char **argv)
 	return ret;
 }
 
+/* inspect ID: what scripts need of one container, KEY=VALUE lines. */
+static int cmd_inspect(const char *arg)
+{
+	struct ctr c;
+	char target[PATH_MAX];
+	char **m;
+
+	if (!find(arg, &c))
+		return 1;
+	snprintf(target, sizeof(target), "%s/rootfs/%s", root, c.id);
+	if (!(m = mounts_under(target)))
+		die_errno("read /proc/self/mountinfo");
+	printf("id=%s\nname=%s\nimage=%s\ncmd=%s\nstopsignal=%s\nstatus=%s\n", c.id, c.name,
+	       c.image, c.cmd, c.stopsignal, state_of(&c));
+	if (c.exited)
+		printf("exit=%d\n", c.status);
+	if (running(&c))
+		printf("pid=%d\n", (int)c.mon.pid);
+	printf("mounted=%d\ndir=%s/layers/%s+rw\n", m[0] != NULL, root, c.id);
+	free_strv(m);
+	return 0;
+}
+
 static int cmd_kill(int sig, int argc, char **argv)
 {
 	int ret = 0;
@@ -656,7 +701,7 @@ int ctr_main(int argc, char **argv)
 	/* Each command and the options it takes. */
 	static const char *const cmds[][2] = {
 		{ "ls", "aq" }, { "rm", "f" }, { "prune", "" }, { "wait", "" }, { "kill", "s" },
-		{ "stop", "t" },
+		{ "stop", "t" }, { "inspect", "" },
 	};
 	const char *rootflag = NULL, *cmd, *opts = NULL;
 	bool all = false, quiet = false, force = false;
@@ -671,7 +716,7 @@ int ctr_main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_die("no command (ls, rm, prune, wait, kill, stop)");
+		usage_die("no command (ls, rm, prune, wait, kill, stop, inspect)");
 	cmd = argv[optind++];
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(*cmds); i++)
 		if (!strcmp(cmd, cmds[i][0]))
@@ -718,6 +763,11 @@ int ctr_main(int argc, char **argv)
 		return cmd_rm(force, argc, argv);
 	if (!strcmp(cmd, "wait"))
 		return cmd_wait(argc, argv);
+	if (!strcmp(cmd, "inspect")) {
+		if (argc != 1)
+			usage_die("inspect: want one container");
+		return cmd_inspect(argv[0]);
+	}
 	if (!strcmp(cmd, "kill"))
 		return cmd_kill(sig, argc, argv);
 	return cmd_stop(secs, argc, argv);
