@@ -143,40 +143,38 @@ static int ts_cmp(int64_t s1, long n1, int64_t s2, long n2)
 	return n1 < n2 ? -1 : n1 > n2;
 }
 
-/* --- output: a buffer per fd; the other one is flushed first, so both
- * going to one file (2>&1) keeps the log's order. */
+/* --- output: a buffer per fd, or one for both when they are the same
+ * file (2>&1, a terminal): then the log's order is kept, without a
+ * write at each change of stream. */
 
-static void out_flush(struct out *o)
+static struct out *outp[2] = { &outs[0], &outs[1] };
+
+static void write_all(int fd, const char *p, size_t n)
 {
-	for (size_t off = 0; off < o->n;) {
-		ssize_t k = write(o->fd, o->buf + off, o->n - off);
+	for (size_t off = 0; off < n;) {
+		ssize_t k = write(fd, p + off, n - off);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
-			die_errno("write to %s", o->fd == 1 ? "stdout" : "stderr");
+			die_errno("write to %s", fd == 1 ? "stdout" : "stderr");
 		off += (size_t)k;
 	}
+}
+
+static void out_flush(struct out *o)
+{
+	write_all(o->fd, o->buf, o->n);
 	o->n = 0;
 }
 
 static void out_write(int s, const char *p, size_t n)
 {
-	struct out *o = &outs[s];
+	struct out *o = outp[s];
 
-	if (outs[!s].n)
-		out_flush(&outs[!s]);
 	if (o->n + n > OUT_BUF) {
 		out_flush(o);
 		if (n >= OUT_BUF) {
-			o->n = 0;
-			for (size_t off = 0; off < n;) {
-				ssize_t k = write(o->fd, p + off, n - off);
-				if (k < 0 && errno == EINTR)
-					continue;
-				if (k < 0)
-					die_errno("write to %s", s ? "stderr" : "stdout");
-				off += (size_t)k;
-			}
+			write_all(o->fd, p, n);
 			return;
 		}
 	}
@@ -184,15 +182,29 @@ static void out_write(int s, const char *p, size_t n)
 	o->n += n;
 }
 
+static void out_setup(void)
+{
+	struct stat a, b;
+
+	if (fstat(1, &a) == 0 && fstat(2, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino &&
+	    a.st_rdev == b.st_rdev)
+		outp[1] = &outs[0];
+}
+
 /* --- the records ------------------------------------------------------------ */
 
-/* docker's -t form: RFC 3339 with 9 fraction digits, UTC. */
+/* docker's -t form: RFC 3339 with 9 fraction digits, UTC; mdk-run's
+ * own timestamps have it already and are copied. */
 static void out_timestamp(int s, const struct log_rec *r)
 {
 	char b[64];
 	struct tm tm;
 	time_t t = (time_t)r->sec;
 
+	if (r->tslen == 30 && r->ts[19] == '.' && r->ts[29] == 'Z') {
+		out_write(s, r->ts, 31);	/* with its space */
+		return;
+	}
 	gmtime_r(&t, &tm);
 	size_t n = strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
 	n += (size_t)snprintf(b + n, sizeof(b) - n, ".%09ldZ ", r->nsec);
@@ -462,8 +474,8 @@ static void follow_wait(void)
 	int timeout = -1;
 	struct timespec now;
 
-	out_flush(&outs[0]);
-	out_flush(&outs[1]);
+	out_flush(outp[0]);
+	out_flush(outp[1]);
 	if (inofd < 0)
 		timeout = 250;
 	else if (pid && pidfd < 0)
@@ -717,6 +729,7 @@ int logs_main(int argc, char **argv)
 	rd.path = argv[optind];
 	rd.path1 = xasprintf("%s.1", rd.path);
 	rd.buf = xmalloc(REC_MAX);
+	out_setup();
 
 	/* inotify first: no change after the reading can be missed. */
 	if (follow)
@@ -768,7 +781,7 @@ int logs_main(int argc, char **argv)
 			read_log(true, true);
 	} else
 		read_log(follow, true);
-	out_flush(&outs[0]);
-	out_flush(&outs[1]);
+	out_flush(outp[0]);
+	out_flush(outp[1]);
 	return 0;
 }

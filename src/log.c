@@ -215,6 +215,8 @@ int log_parse(const char *line, size_t n, struct log_rec *r)
 
 	if (!sp || log_parse_time(line, (size_t)(sp - line), &r->sec, &r->nsec) < 0)
 		return errno = EINVAL, -1;
+	r->ts = line;
+	r->tslen = (size_t)(sp - line);
 	p = sp + 1;
 	left = n - (size_t)(p - line);
 	if (left < 8 || (memcmp(p, "stdout ", 7) && memcmp(p, "stderr ", 7)))

@@ -165,6 +165,8 @@ struct log_rec {
 	bool partial;		/* P: the line goes on in the stream's next record */
 	const char *msg;
 	size_t len;
+	const char *ts;		/* the timestamp's text, TSLEN bytes */
+	size_t tslen;
 };
 int log_parse(const char *line, size_t n, struct log_rec *r);
 /* RFC 3339 with a zone (Z or +hh:mm), 0 to 9 (or more, cut) fraction digits. */
