@@ -734,6 +734,9 @@ int logs_main(int argc, char **argv)
 	/* inotify first: no change after the reading can be missed. */
 	if (follow)
 		follow_setup(pidfile);
+	/* Already gone: what is there is all there will be. */
+	if (follow && gone)
+		follow = false;
 	rd.keep_gens = tl.n >= 0;
 	if ((fd = open_log(rd.path1)) >= 0 || (fd = open_log(rd.path)) >= 0)
 		gen_push(fd);
