@@ -9,7 +9,9 @@
  * they are. Rotation while reading loses and repeats nothing: a generation
  * is read to its end once FILE names another file (the writer is done with
  * it by then), and the next one is FILE.1 if that is not the one just read
- * (the log rotated twice meanwhile), else FILE. A line that is no record
+ * (the log rotated twice meanwhile), else FILE. (Three rotations while
+ * the reader is away delete a file it never opened: the writer never
+ * waits for a reader, that output is gone.) A line that is no record
  * (a crash's debris) is skipped; so is one longer than REC_MAX below, which
  * mdk-run never writes.
  *
