@@ -142,3 +142,94 @@ void log_close(struct ctr_log *l)
 		close(l->fd);
 	l->fd = -1;
 }
+
+/* --- reading (mdk-logs) ---------------------------------------------------- */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's). */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* N decimal digits at S, or -1. */
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int log_parse_time(const char *s, size_t n, int64_t *sec, long *nsec)
+{
+	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, se, zone = 0;
+	size_t i = 19;
+	long ns = 0;
+
+	/* 2026-11-30T05:21:54 */
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+	    s[16] != ':')
+		return errno = EINVAL, -1;
+	y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+	h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
+	if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && (y % 4 || (y % 100 == 0 && y % 400))) || h < 0 || h > 23 || mi < 0 ||
+	    mi > 59 || se < 0 || se > 60)
+		return errno = EINVAL, -1;
+	if (s[i] == '.') {
+		long scale = 100000000;
+		if (++i == n || s[i] < '0' || s[i] > '9')
+			return errno = EINVAL, -1;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, scale /= 10)
+			ns += (s[i] - '0') * scale;
+	}
+	if (i + 1 == n && (s[i] == 'Z' || s[i] == 'z')) {
+		/* UTC */
+	} else if (i + 6 == n && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+		int zh = digits(s + i + 1, 2), zm = digits(s + i + 4, 2);
+		if (zh < 0 || zh > 23 || zm < 0 || zm > 59)
+			return errno = EINVAL, -1;
+		zone = (s[i] == '-' ? -1 : 1) * (zh * 3600 + zm * 60);
+	} else
+		return errno = EINVAL, -1;
+	*sec = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se - zone;
+	*nsec = ns;
+	return 0;
+}
+
+/* "TIMESTAMP STREAM TAG MESSAGE": the message is the rest, any bytes. */
+int log_parse(const char *line, size_t n, struct log_rec *r)
+{
+	const char *sp = memchr(line, ' ', n < 64 ? n : 64), *p;
+	size_t left;
+
+	if (!sp || log_parse_time(line, (size_t)(sp - line), &r->sec, &r->nsec) < 0)
+		return errno = EINVAL, -1;
+	r->ts = line;
+	r->tslen = (size_t)(sp - line);
+	p = sp + 1;
+	left = n - (size_t)(p - line);
+	if (left < 8 || (memcmp(p, "stdout ", 7) && memcmp(p, "stderr ", 7)))
+		return errno = EINVAL, -1;
+	r->stream = p[3] == 'e';
+	p += 7, left -= 7;
+	if (*p != 'F' && *p != 'P')
+		return errno = EINVAL, -1;
+	r->partial = *p == 'P';
+	/* "... F" with no space: an empty message all the same. */
+	if (left > 1 && p[1] != ' ')
+		return errno = EINVAL, -1;
+	r->msg = left > 1 ? p + 2 : p + 1;
+	r->len = left > 1 ? left - 2 : 0;
+	return 0;
+}

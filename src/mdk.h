@@ -157,6 +157,22 @@ struct ctr_log {
 int log_open(struct ctr_log *l, const char *path, long long max);
 int log_write(struct ctr_log *l, int stream, const char *p, size_t n);
 void log_close(struct ctr_log *l);
+/* The reading side (mdk-logs): one record, LINE of N bytes without its
+ * newline, into R (MSG points into LINE); -1 with EINVAL if it is not one. */
+struct log_rec {
+	int64_t sec;		/* the timestamp, since the epoch */
+	long nsec;
+	int stream;		/* 0 stdout, 1 stderr */
+	bool partial;		/* P: the line goes on in the stream's next record */
+	const char *msg;
+	size_t len;
+	const char *ts;		/* the timestamp's text, TSLEN bytes */
+	size_t tslen;
+};
+int log_parse(const char *line, size_t n, struct log_rec *r);
+/* RFC 3339 with a zone (Z or +hh:mm), 0 to 9 (or more, cut) fraction digits. */
+int log_parse_time(const char *s, size_t n, int64_t *sec, long *nsec);
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* --- cgroup.c: container cgroups on v1, v2 and hybrid hosts ---------------- */
 enum cg_mode { CG_NONE, CG_V1, CG_HYBRID, CG_V2 };
