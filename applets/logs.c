@@ -109,7 +109,7 @@ static struct out {
 	int fd;
 	size_t n;
 	char buf[OUT_BUF];
-} outs[2] = { { .fd = 1 }, { .fd = 2 } };
+} outs[2];	/* (bss: the fds are set in logs_main, not in the binary's data) */
 
 static bool timestamps, follow, gone, have_since, have_until;
 static int64_t since_s, until_s;
@@ -700,6 +700,8 @@ int logs_main(int argc, char **argv)
 	uint64_t v;
 	int c, fd;
 
+	outs[0].fd = 1;
+	outs[1].fd = 2;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:fn:t", opts, NULL)) != -1) {
 		switch (c) {
