@@ -147,6 +147,13 @@ static void ctr_read(const char *arg, struct ctr *c)
 		val(buf, "cmd", c->cmd, sizeof(c->cmd));
 		val(buf, "stopsignal", c->stopsignal, sizeof(c->stopsignal));
 	}
+	/* A detached one whose m-docker died before it wrote the monitor's
+	 * PID into the record: the monitor's own pid file says it. */
+	if (c->complete && !c->mon.pid) {
+		char pbuf[256];
+		read_small(id, "pid", pbuf, sizeof(pbuf));
+		proc_val(pbuf, "pid", "start", &c->mon);
+	}
 	if (!c->complete || !val(buf, "name", c->name, sizeof(c->name)) || !*c->name)
 		snprintf(c->name, sizeof(c->name), "%s", id);
 	read_small(id, "state", buf, sizeof(buf));
