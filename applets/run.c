@@ -65,7 +65,8 @@ const char run_usage[] =
 	"                     failed; mdk-run stays, in a session of its own, as the\n"
 	"                     container's monitor (needs --log; no -i, -t)\n"
 	"  --pid-file FILE    once CMD runs: pid=, start= of mdk-run (the monitor),\n"
-	"                     init= (the container's PID 1 on the host), replaced whole\n"
+	"                     init= (the container's PID 1 on the host), and how CMD\n"
+	"                     was confined, for mdk-exec; replaced whole, mode 0600\n"
 	"  --exit-file FILE   at the end: the exit status, replaced whole\n"
 	"  --exit-command PATH  exec PATH (--exit-command-arg ARG, repeatable) at the\n"
 	"                     very end, after the cgroup is gone (e.g. to remove the\n"
@@ -100,6 +101,8 @@ struct run {
 	bool chrooted;		/* the root switch fell back to chroot */
 	bool seccomp;		/* a filter (off: --no-seccomp, seccomp=unconfined) */
 	const char *profile;	/* seccomp=FILE, else the default */
+	char *profile_text;	/* its text, for the pid file (mdk-exec) */
+	size_t profile_len;
 	void *filter;		/* compiled before the fork */
 	bool nnp;		/* no-new-privileges */
 	struct limits lim;
@@ -233,7 +236,8 @@ static void compile_seccomp(struct run *r)
 			die("seccomp profile '%s': %s", r->profile, err);
 		die("seccomp filter: %s", err);
 	}
-	free(text);
+	r->profile_text = text;
+	r->profile_len = len;
 }
 
 /* --- in the container --------------------------------------------------------- */
@@ -417,13 +421,20 @@ static int started(struct run *r, pid_t init)
 	unsigned long long start;
 
 	if (r->pidfile) {
-		char rec[128];
 		if (proc_starttime(getpid(), &start) < 0) {
 			warn_errno("read our start time");
 			return -1;
 		}
-		snprintf(rec, sizeof(rec), "pid=%d\nstart=%llu\ninit=%d\n", (int)getpid(), start, (int)init);
-		if (write_file_atomic(r->pidfile, rec) < 0) {
+		/* With how the command was confined: what mdk-exec applies. */
+		struct pidfile pf = { .pid = getpid(), .start = start, .init = init,
+				      .privileged = r->privileged, .nnp = r->nnp,
+				      .seccomp = r->seccomp && !r->privileged, .profile = r->profile_text,
+				      .profile_len = r->profile_len, .user = r->user, .workdir = r->workdir,
+				      .env = r->env, .nenv = r->nenv };
+		char *rec = pidfile_format(&pf);
+		int e = write_file_atomic(r->pidfile, rec);
+		free(rec);
+		if (e < 0) {
 			warn_errno("write pid file '%s'", r->pidfile);
 			return -1;
 		}
