@@ -523,8 +523,10 @@ static pid_t start(struct exec *x, char *cg, int pidfd, int rootfd, int nsflags,
 		helper(x, sv[1], pidfd, rootfd, nsflags);
 	}
 	close(sv[1]);
+	/* The child's ends (/dev/null may stand for several). */
 	for (int i = 0; i < 3; i++)
-		if (x->child_std[i] >= 0)
+		if (x->child_std[i] >= 0 && (i == 0 || x->child_std[i] != x->child_std[i - 1]) &&
+		    (i < 2 || x->child_std[2] != x->child_std[0]))
 			close(x->child_std[i]);
 	/* In the container's cgroups before it runs anything there. */
 	if (cgroups_join(cg, h, err, sizeof(err)) < 0) {
