@@ -307,6 +307,8 @@ static int pty_open(struct exec *x, int sock)
 	return s;
 }
 
+/* Setup failed: one line to mdk-exec over the channel (SOCK, in scope),
+ * and out with ST. */
 #define FAIL(st, ...) \
 	do { \
 		chan_report(sock, st, __VA_ARGS__); \
