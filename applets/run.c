@@ -65,7 +65,8 @@ const char run_usage[] =
 	"                     failed; mdk-run stays, in a session of its own, as the\n"
 	"                     container's monitor (needs --log; no -i, -t)\n"
 	"  --pid-file FILE    once CMD runs: pid=, start= of mdk-run (the monitor),\n"
-	"                     init= (the container's PID 1 on the host), replaced whole\n"
+	"                     init= (the container's PID 1 on the host), and how CMD\n"
+	"                     was confined, for mdk-exec; replaced whole, mode 0600\n"
 	"  --exit-file FILE   at the end: the exit status, replaced whole\n"
 	"  --exit-command PATH  exec PATH (--exit-command-arg ARG, repeatable) at the\n"
 	"                     very end, after the cgroup is gone (e.g. to remove the\n"
@@ -100,6 +101,8 @@ struct run {
 	bool chrooted;		/* the root switch fell back to chroot */
 	bool seccomp;		/* a filter (off: --no-seccomp, seccomp=unconfined) */
 	const char *profile;	/* seccomp=FILE, else the default */
+	char *profile_text;	/* its text, for the pid file (mdk-exec) */
+	size_t profile_len;
 	void *filter;		/* compiled before the fork */
 	bool nnp;		/* no-new-privileges */
 	struct limits lim;
@@ -233,7 +236,8 @@ static void compile_seccomp(struct run *r)
 			die("seccomp profile '%s': %s", r->profile, err);
 		die("seccomp filter: %s", err);
 	}
-	free(text);
+	r->profile_text = text;
+	r->profile_len = len;
 }
 
 /* --- in the container --------------------------------------------------------- */
@@ -364,23 +368,6 @@ static void name_init(void)
 	prctl(PR_SET_NAME, "mdk-init");
 }
 
-/* Is our standard fd FD one the container must not hold itself? A pipe
- * or socket is only a stream (and /dev/null nothing); anything else -- a
- * terminal, a host file, a device -- can be reopened through
- * /proc/self/fd/FD for more than it was opened for (read a file given
- * for writing, truncate it, push keystrokes): relayed through a pipe, as
- * docker relays every stream. */
-static bool needs_relay(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return false;
-	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))
-		return false;
-	return !(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
-}
-
 /* The child's standard fds: the relay pipe's end for each one mdk-run
  * relays, /dev/null for stdin without -i and for all three with -t (the
  * pty replaces them), else the caller's own (a pipe, socket or
@@ -434,13 +421,20 @@ static int started(struct run *r, pid_t init)
 	unsigned long long start;
 
 	if (r->pidfile) {
-		char rec[128];
 		if (proc_starttime(getpid(), &start) < 0) {
 			warn_errno("read our start time");
 			return -1;
 		}
-		snprintf(rec, sizeof(rec), "pid=%d\nstart=%llu\ninit=%d\n", (int)getpid(), start, (int)init);
-		if (write_file_atomic(r->pidfile, rec) < 0) {
+		/* With how the command was confined: what mdk-exec applies. */
+		struct pidfile pf = { .pid = getpid(), .start = start, .init = init,
+				      .privileged = r->privileged, .nnp = r->nnp,
+				      .seccomp = r->seccomp && !r->privileged, .profile = r->profile_text,
+				      .profile_len = r->profile_len, .user = r->user, .workdir = r->workdir,
+				      .env = r->env, .nenv = r->nenv };
+		char *rec = pidfile_format(&pf);
+		int e = write_file_atomic(r->pidfile, rec);
+		free(rec);
+		if (e < 0) {
 			warn_errno("write pid file '%s'", r->pidfile);
 			return -1;
 		}
@@ -546,145 +540,6 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 }
 
 /* --- mdk-run itself ---------------------------------------------------------------- */
-
-static int wait_status(pid_t pid, int flags)
-{
-	int st;
-	pid_t p;
-
-	while ((p = waitpid(pid, &st, flags)) < 0 && errno == EINTR)
-		;
-	if (p <= 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* What mdk-run relays between the user and the container: with -t the pty
- * master (both ways); else the pipes that stand for those of our standard
- * fds that are terminals. */
-struct relay {
-	int out[2];	/* container -> our stdout, stderr (-1: none) */
-	int in;		/* our stdin -> container (-1: none) */
-	bool pty;	/* in == out[0] == the pty master */
-	struct ctr_log *log;	/* --log: out[] go there, not to ours */
-	bool log_failed;
-};
-
-/* Pass what the container wrote on out[I] on; 0 at its end. */
-static int relay_pump(struct relay *io, int i)
-{
-	char buf[LOG_READ];
-	ssize_t k;
-
-	if (!io->log)
-		return tty_pump(io->out[i], 1 + i);
-	if ((k = read(io->out[i], buf, sizeof(buf))) < 0 && errno != EIO)
-		return -1;
-	if (log_write(io->log, i, buf, k > 0 ? (size_t)k : 0) < 0 && !io->log_failed) {
-		/* Once: the container goes on, its output is lost meanwhile. */
-		warn_errno("write log '%s'", io->log->path);
-		io->log_failed = true;
-	}
-	return k > 0;
-}
-
-static void relay_close_out(struct relay *io, int i)
-{
-	if (io->pty && io->in == io->out[i])
-		io->in = -1;
-	close(io->out[i]);
-	io->out[i] = -1;
-}
-
-/* Pass signals on to the container and relay its terminal or pipes until
- * PID 1 exits and its output is drained; return its status. Input waits in
- * a buffer while the container does not read: mdk-run never blocks, so
- * signals always get through. */
-static int supervise(struct relay *io, bool in_open, pid_t init, int sfd)
-{
-	char in[16384], last = '\n';
-	size_t inlen = 0, inoff = 0;
-	int eofs = 0;
-	/* PID 1 may be gone already: its SIGCHLD was read while starting. */
-	int status = wait_status(init, WNOHANG);
-
-	in_open = in_open && io->in >= 0;
-	for (int i = 0; i < 2; i++)
-		if (io->out[i] >= 0)
-			fcntl(io->out[i], F_SETFL, fcntl(io->out[i], F_GETFL) | O_NONBLOCK);
-	if (io->in >= 0)
-		fcntl(io->in, F_SETFL, fcntl(io->in, F_GETFL) | O_NONBLOCK);
-	if (io->pty) {
-		tty_raw(STDIN_FILENO);
-		tty_winsize(io->out[0]);
-	}
-	while (status < 0 || io->out[0] >= 0 || io->out[1] >= 0) {
-		struct pollfd p[5] = { { sfd, POLLIN, 0 },
-				       { io->out[0], POLLIN, 0 },
-				       { io->out[1], POLLIN, 0 },
-				       { inlen || eofs ? io->in : -1, POLLOUT, 0 },
-				       { in_open && !inlen ? STDIN_FILENO : -1, POLLIN, 0 } };
-		if (status >= 0) {
-			/* PID 1 is gone: drain what the pty or pipes still hold. */
-			for (int i = 0; i < 2; i++) {
-				struct pollfd o = { io->out[i], POLLIN, 0 };
-				if (o.fd >= 0 && (poll(&o, 1, 100) <= 0 || relay_pump(io, i) <= 0))
-					relay_close_out(io, i);
-			}
-			continue;
-		}
-		if (poll(p, 5, -1) < 0)
-			continue;
-		if (p[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-				if (si.ssi_signo == SIGCHLD)
-					status = wait_status(init, WNOHANG);
-				else if (si.ssi_signo == SIGWINCH && io->pty && io->out[0] >= 0)
-					tty_winsize(io->out[0]);
-				else
-					kill(init, (int)si.ssi_signo);
-			}
-		}
-		for (int i = 0; i < 2; i++)
-			if (p[1 + i].revents & (POLLIN | POLLHUP | POLLERR) && relay_pump(io, i) == 0)
-				relay_close_out(io, i);
-		if (io->in < 0) {
-			in_open = false;
-			inlen = 0, eofs = 0;
-			continue;
-		}
-		if (p[4].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t k = read(STDIN_FILENO, in, sizeof(in));
-			if (k > 0) {
-				inlen = (size_t)k, inoff = 0;
-				last = in[k - 1];
-			} else if (k == 0 || errno != EAGAIN) {
-				/* End of input: on a pty the terminal's EOF character, as
-				 * a user's Ctrl-D; twice after a partial line (the first
-				 * only ends the line). A pipe is closed. */
-				in_open = false;
-				eofs = last == '\n' ? 1 : 2;
-			}
-		}
-		if (inlen && p[3].revents & (POLLOUT | POLLERR | POLLHUP)) {
-			ssize_t k = write(io->in, in + inoff, inlen);
-			if (k > 0)
-				inoff += (size_t)k, inlen -= (size_t)k;
-			else if (k < 0 && errno != EAGAIN && !io->pty)
-				inlen = 0, in_open = false, eofs = 1;	/* the reader is gone */
-		} else if (!inlen && eofs && !io->pty) {
-			close(io->in);
-			io->in = -1;
-		} else if (eofs && p[3].revents & POLLOUT && write(io->in, "\004", 1) == 1) {
-			eofs--;
-		}
-	}
-	if (io->in >= 0 && !io->pty)
-		close(io->in);
-	tty_done();
-	return status;
-}
 
 /* Start the container in CG and see it through: the command's status, or
  * 125 (128+N for signal N while starting) with one line said why. The one

@@ -4,6 +4,7 @@
 APPLET(cgroup, "mdk-cgroup")
 APPLET(check, "mdk-check")
 APPLET(ctr, "mdk-ctr")
+APPLET(exec, "mdk-exec")
 APPLET(image, "mdk-image")
 APPLET(load, "mdk-load")
 APPLET(logs, "mdk-logs")

@@ -134,6 +134,37 @@ int loopback_up(void);
 void sig_take_over(sigset_t *set);
 int init_loop(pid_t cmd);
 
+/* --- pidfile.c: mdk-run's --pid-file, read by mdk-exec (format in pidfile.c) */
+struct pidfile {
+	pid_t pid, init;		/* the monitor (mdk-run), the container's PID 1 */
+	unsigned long long start;	/* the monitor's start time */
+	bool exec;			/* the rest is there */
+	bool privileged, nnp, seccomp;
+	const char *profile;		/* seccomp profile text; NULL: the default */
+	size_t profile_len;
+	const char *user, *workdir;	/* NULL: none given */
+	char **env;			/* parse: malloc'd array into the text */
+	size_t nenv;
+};
+char *pidfile_format(const struct pidfile *p);	/* malloc'd */
+int pidfile_parse(char *text, struct pidfile *p);	/* in place; -1 EINVAL */
+
+/* --- relay.c: a container's stdio relayed (mdk-run, mdk-exec) ------------------ */
+bool needs_relay(int fd);
+struct ctr_log;
+/* What is relayed between the user and the container: with -t the pty
+ * master (both ways); else the pipes that stand for those of our standard
+ * fds that must not reach it (needs_relay). */
+struct relay {
+	int out[2];	/* container -> our stdout, stderr (-1: none) */
+	int in;		/* our stdin -> container (-1: none) */
+	bool pty;	/* in == out[0] == the pty master */
+	struct ctr_log *log;	/* --log: out[] go there, not to ours */
+	bool log_failed;
+};
+int wait_status(pid_t pid, int flags);
+int supervise(struct relay *io, bool in_open, pid_t pid, int sfd);
+
 /* --- tty.c: the user's terminal for mdk-run -t --------------------------------- */
 void tty_raw(int fd);
 void tty_done(void);
