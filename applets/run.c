@@ -320,7 +320,8 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		chan_report(sock, 125, "drop capabilities: %s", strerror(errno));
 		_exit(125);
 	}
-	if (r->user && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
+	/* No supplementary group of the caller's goes in, with -u or without. */
+	if (setgroups(0, NULL) < 0 || (r->user && (setgid(gid) < 0 || setuid(uid) < 0))) {
 		chan_report(sock, 125, "switch to uid %u gid %u: %s", (unsigned)uid, (unsigned)gid,
 			    strerror(errno));
 		_exit(125);
