@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,6 +57,8 @@ const char ctr_usage[] =
 	"  kill [-s SIG] ID...  send SIG (default KILL; a name or number)\n"
 	"  stop [-t SECS] ID... send the image's stop signal (default TERM), then\n"
 	"                after SECS (default 10) SIGKILL\n"
+	"  claim ID      (for start) make an exited container the caller's, under\n"
+	"                its lock; 1 when it runs or another has it\n"
 	"  inspect ID    KEY=VALUE lines: id, name, image, cmd, stopsignal, status\n"
 	"                (running, exited, created, removing, dead), exit, pid (the\n"
 	"                monitor), mounted (0|1), dir (its rw layer's directory)\n"
@@ -172,20 +175,23 @@ static void ctr_read(const char *arg, struct ctr *c)
 	}
 }
 
-static bool running(const struct ctr *c) { return alive(&c->mon); }
+/* (Its mdk-run alive after the exit file: it runs the exit command, e.g.
+ * the removal of a --rm container; no signal may reach that.) */
+static bool running(const struct ctr *c) { return alive(&c->mon) && !c->exited; }
 
-/* Made less than a minute ago (the rw layer or the mount point). */
+/* Made less than a minute ago: the rw layer's directory (not the mount
+ * point: that is the container's own "/", whose time it sets). */
 static bool young(const char *id)
 {
 	char rw[MDK_NAME_MAX + 8];
 	struct stat st;
-	time_t now = time(NULL);
+	time_t age;
 
 	snprintf(rw, sizeof(rw), "%s+rw", id);
-	if (fstatat(layersfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0 && now - st.st_mtime < 60)
-		return true;
-	snprintf(rw, sizeof(rw), "rootfs/%s", id);
-	return fstatat(rootfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0 && now - st.st_mtime < 60;
+	if (fstatat(layersfd, rw, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	age = time(NULL) - st.st_mtime;
+	return age >= 0 && age < 60;
 }
 
 static bool ctr_exists(const char *id)
@@ -200,9 +206,28 @@ static bool ctr_exists(const char *id)
 	return fstatat(rootfd, rw, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* flock(2) on the container's rw layer directory: taken by whatever
+ * decides from its record and then acts (rm, prune, claim), so a start
+ * and a removal never act on one record at once. -1 when it is gone. */
+static int ctr_lock(const char *id)
+{
+	char rw[MDK_NAME_MAX + 8];
+	int fd;
+
+	snprintf(rw, sizeof(rw), "%s+rw", id);
+	if ((fd = openat(layersfd, rw, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
 static bool owned(const struct ctr *c)
 {
-	if (running(c) || alive(&c->owner))
+	if (alive(&c->mon) || alive(&c->owner))
 		return true;
 	return !c->complete && young(c->id);
 }
@@ -245,7 +270,8 @@ static char **all_ids(size_t *n)
 		}
 		closedir(d);
 	}
-	qsort(v, *n, sizeof(*v), id_cmp);
+	if (*n)
+		qsort(v, *n, sizeof(*v), id_cmp);
 	size_t k = 0;
 	for (size_t i = 0; i < *n; i++) {
 		if (k && !strcmp(v[k - 1], v[i]))
@@ -257,19 +283,26 @@ static char **all_ids(size_t *n)
 	return v;
 }
 
-/* ARG as a container: its ID, or the one ID it is a prefix of. */
+static bool hex_id(const char *s)
+{
+	return strlen(s) == 12 && strspn(s, "0123456789abcdef") == 12;
+}
+
+/* ARG as a container: its name or ID; a prefix only of a generated ID (12
+ * hex digits), as docker: "db" never names "db-prod". */
 static bool find(const char *arg, struct ctr *c)
 {
 	size_t n, hits = 0, al = strlen(arg);
 	char **ids = all_ids(&n);
 	const char *hit = NULL;
+	bool hex = al && strspn(arg, "0123456789abcdef") == al;
 
 	for (size_t i = 0; i < n; i++) {
 		if (!strcmp(ids[i], arg)) {
 			hit = ids[i], hits = 1;
 			break;
 		}
-		if (!strncmp(ids[i], arg, al))
+		if (hex && hex_id(ids[i]) && !strncmp(ids[i], arg, al))
 			hit = ids[i], hits++;
 	}
 	if (hits == 1 && valid_name(arg))
@@ -463,7 +496,15 @@ static int ctr_signal(const struct ctr *c, int sig)
 	}
 	if ((fd = proc_open(&target)) < 0)
 		return -1;
-	/* Opened: that process cannot be another any more. Still ours? */
+	/* Opened: that PID cannot be recycled any more. Still the container's
+	 * (its monitor alive, the same child of it)? */
+	if (!fwd) {
+		pid_t init = first_child(c->mon.pid);
+		if (init != target.pid && (init <= 0 || first_child(init) != target.pid)) {
+			close(fd);
+			return errno = ESRCH, -1;
+		}
+	}
 	if (!alive(&c->mon)) {
 		close(fd);
 		return errno = ESRCH, -1;
@@ -536,20 +577,31 @@ static int cmd_rm(bool force, int argc, char **argv)
 			proc_wait(&c.mon, -1);
 		}
 		/* A foreground one's m-docker removes it itself once its mdk-run
-		 * has ended: let it (two removals at once would trip each other). */
+		 * has ended, and a --rm one's monitor: let them (two removals at
+		 * once would trip each other). */
+		if (alive(&c.mon))
+			proc_wait(&c.mon, -1);
 		if (alive(&c.owner))
 			proc_wait(&c.owner, 30000);
-		if (!ctr_exists(c.id)) {
-			printf("%s\n", argv[i]);
-			continue;
+		int lock = ctr_lock(c.id);
+		if (lock >= 0) {
+			ctr_read(c.id, &c);	/* under the lock: a start may have claimed it */
+			if (owned(&c)) {
+				warn("container %s is being started or removed by another", c.id);
+				close(lock);
+				ret = 1;
+				continue;
+			}
 		}
-		if (ctr_remove(&c) < 0 && errno != ENOENT) {
+		if (ctr_exists(c.id) && ctr_remove(&c) < 0 && errno != ENOENT) {
 			if (errno != EIO)
 				warn_errno("remove container %s", c.id);
 			ret = 1;
-			continue;
+		} else {
+			printf("%s\n", argv[i]);
 		}
-		printf("%s\n", argv[i]);
+		if (lock >= 0)
+			close(lock);
 	}
 	return ret;
 }
@@ -567,10 +619,19 @@ static int cmd_prune(void)
 		free(ids[i]);
 		if (owned(&c) || !ctr_exists(c.id))
 			continue;
-		if (ctr_remove(&c) == 0)
-			printf("%s\n", c.id);
-		else if (errno != EBUSY && errno != ENOENT)
-			ret = 1;
+		/* Decided; now again under the container's lock (a start may
+		 * have claimed it meanwhile), and removed while it is held. */
+		int lock = ctr_lock(c.id);
+		if (lock < 0)
+			continue;	/* gone meanwhile */
+		ctr_read(c.id, &c);
+		if (!owned(&c)) {
+			if (ctr_remove(&c) == 0)
+				printf("%s\n", c.id);
+			else if (errno != EBUSY && errno != ENOENT)
+				ret = 1;
+		}
+		close(lock);
 	}
 	free(ids);
 	return ret;
@@ -627,6 +688,79 @@ static int cmd_wait(int argc, char **argv)
 		}
 	}
 	return ret;
+}
+
+/* claim ID: for m-docker start: an exited (or dead) container becomes its
+ * caller's (the record names our parent as its owner, its old monitor
+ * gone), under the container's lock, so that no prune or rm takes it while
+ * it starts; the old exit status and a dead monitor's cgroup go. Exit 0
+ * claimed, 1 not (running, or another's), as said on stderr. */
+static int cmd_claim(const char *arg)
+{
+	struct ctr c;
+	struct proc me = { getppid(), 0 };
+	char rw[MDK_NAME_MAX + 16], *old = NULL, *rec;
+	size_t len = 0;
+	int lock, fd;
+
+	if (!find(arg, &c))
+		return 1;
+	if ((lock = ctr_lock(c.id)) < 0) {
+		warn("no such container '%s'", arg);
+		return 1;
+	}
+	ctr_read(c.id, &c);
+	if (running(&c) || owned(&c)) {
+		warn("container %s is %s", c.id, running(&c) ? "running" : "being started or removed");
+		return 1;
+	}
+	snprintf(rw, sizeof(rw), "%s+rw/args", c.id);
+	if (faccessat(layersfd, rw, F_OK, 0) < 0) {
+		warn("container %s was not started with run -d", c.id);
+		return 1;
+	}
+	char target[PATH_MAX], **m;
+	snprintf(target, sizeof(target), "%s/rootfs/%s", root, c.id);
+	if (!(m = mounts_under(target)))
+		die_errno("read /proc/self/mountinfo");
+	if (!m[0]) {
+		warn("the root of container %s is no longer mounted (a reboot?); remove it", c.id);
+		return 1;
+	}
+	free_strv(m);
+	if (proc_starttime(me.pid, &me.start) < 0)
+		die_errno("read the start time of our caller");
+	if (cgroup_locked(c.id) || cgroup_destroy(c.id) < 0)
+		die_errno("remove the old cgroup of container %s", c.id);
+	snprintf(rw, sizeof(rw), "%s+rw/run", c.id);
+	if ((fd = openat(layersfd, rw, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		if (read_fd_max(fd, 1 << 20, &old, &len) < 0)
+			die_errno("read '%s/layers/%s'", root, rw);
+		close(fd);
+	}
+	/* The new owner first (the first of each key counts), then the rest
+	 * of the old record but its end. */
+	rec = xasprintf("pid=\nstart=\nowner=%d\nowner_start=%llu\n", (int)me.pid, me.start);
+	for (char *l = old; l && l < old + len;) {
+		char *e = memchr(l, '\n', (size_t)(old + len - l));
+		size_t n = e ? (size_t)(e - l) + 1 : (size_t)(old + len - l);
+		if (strncmp(l, "end=", 4)) {
+			char *r = xasprintf("%s%.*s", rec, (int)n, l);
+			free(rec);
+			rec = r;
+		}
+		l += n;
+	}
+	char *r = xasprintf("%s%send=1\n", rec, len && old[len - 1] != '\n' ? "\n" : "");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/layers/%s", root, rw);
+	if (write_file_atomic(path, r) < 0)
+		die_errno("write '%s'", path);
+	snprintf(rw, sizeof(rw), "%s+rw/exit", c.id);
+	if (unlinkat(layersfd, rw, 0) < 0 && errno != ENOENT)
+		die_errno("remove '%s/layers/%s'", root, rw);
+	close(lock);
+	return 0;
 }
 
 /* inspect ID: what scripts need of one container, KEY=VALUE lines. */
@@ -708,7 +842,7 @@ int ctr_main(int argc, char **argv)
 	/* Each command and the options it takes. */
 	static const char *const cmds[][2] = {
 		{ "ls", "aq" }, { "rm", "f" }, { "prune", "" }, { "wait", "" }, { "kill", "s" },
-		{ "stop", "t" }, { "inspect", "" },
+		{ "stop", "t" }, { "inspect", "" }, { "claim", "" },
 	};
 	const char *rootflag = NULL, *cmd, *opts = NULL;
 	bool all = false, quiet = false, force = false;
@@ -770,10 +904,10 @@ int ctr_main(int argc, char **argv)
 		return cmd_rm(force, argc, argv);
 	if (!strcmp(cmd, "wait"))
 		return cmd_wait(argc, argv);
-	if (!strcmp(cmd, "inspect")) {
+	if (!strcmp(cmd, "inspect") || !strcmp(cmd, "claim")) {
 		if (argc != 1)
-			usage_die("inspect: want one container");
-		return cmd_inspect(argv[0]);
+			usage_die("%s: want one container", cmd);
+		return cmd[0] == 'i' ? cmd_inspect(argv[0]) : cmd_claim(argv[0]);
 	}
 	if (!strcmp(cmd, "kill"))
 		return cmd_kill(sig, argc, argv);

@@ -431,6 +431,8 @@ static int cmd_import(int argc, char **argv)
 		die_errno("write '%s/%s'", root, import_tmp);
 	ext = import_ext(out, file);
 	close(out);
+	if (import_stop)
+		die("import: interrupted by signal %d", (int)import_stop);
 
 	if (mkdirat(rootfd, "layers", 0700) < 0 && errno != EEXIST)
 		die_errno("mkdir '%s/layers'", root);
@@ -441,6 +443,8 @@ static int cmd_import(int argc, char **argv)
 		die("import: image '%s' exists (%s/%s); remove it first (rmi %s)", name, root, rel,
 		    name);
 	final = xasprintf("images/%s%s", name, ext);
+	if (import_stop)
+		die("import: interrupted by signal %d", (int)import_stop);
 	if (linkat(rootfd, import_tmp, rootfd, final, 0) < 0)
 		die_errno("import: link '%s/%s'", root, final);
 	close(lock);

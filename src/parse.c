@@ -111,10 +111,18 @@ int parse_signal(const char *s)
 		[SIGXFSZ] = "XFSZ", [SIGVTALRM] = "VTALRM", [SIGPROF] = "PROF", [SIGWINCH] = "WINCH",
 		[SIGIO] = "IO", [SIGPWR] = "PWR", [SIGSYS] = "SYS",
 	};
+	char up[16];
 	uint64_t n;
 
 	if (parse_uint(s, 1, (uint64_t)SIGRTMAX, &n) == 0)
 		return (int)n;
+	/* term, sigterm: as docker, any case. */
+	for (n = 0; s[n] && n < sizeof(up) - 1; n++)
+		up[n] = (char)(s[n] >= 'a' && s[n] <= 'z' ? s[n] - 'a' + 'A' : s[n]);
+	if (s[n])
+		return errno = EINVAL, -1;
+	up[n] = 0;
+	s = up;
 	if (!strncmp(s, "SIG", 3))
 		s += 3;
 	for (size_t i = 1; i < sizeof(names) / sizeof(*names); i++)
