@@ -82,7 +82,8 @@ all_gone() { for _p in "$@"; do gone "$_p" || return 1; done; }
 ps_line() {
 	_a=
 	[ "$1" = -a ] && { _a=-a; shift; }
-	m-docker ps $_a 2>/dev/null | grep -E "^$1 +$1 +busybox +[0-9]+ .* $2 +sleep 30\$"
+	case $2 in running) _s='Up ' ;; *) _s='(Exited|Dead)' ;; esac
+	m-docker ps $_a 2>/dev/null | grep -E "^$1 +busybox +\"sleep 30\" +.*$_s.* +$1\$"
 }
 rec() { sed -n "s/^$1=//p" "$D/layers/keep+rw/run" 2>/dev/null; }
 procs_of() { cat "$P/$1/cgroup.procs" 2>/dev/null; }
