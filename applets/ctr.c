@@ -358,21 +358,22 @@ static const char *state_of(const struct ctr *c)
 	return "dead";
 }
 
+/* docker's words for the state: Up 3 minutes, Exited (0) 2 seconds ago. */
 static void status_of(const struct ctr *c, char *out, size_t n)
 {
+	const char *st = state_of(c);
 	char d[40];
 	time_t now = time(NULL);
 
-	if (running(c)) {
+	if (!strcmp(st, "running")) {
 		human_duration(now - c->started, d, sizeof(d));
 		snprintf(out, n, "Up %s", d);
-	} else if (c->exited) {
+	} else if (!strcmp(st, "exited")) {
 		human_duration(now - c->exited_at, d, sizeof(d));
 		snprintf(out, n, "Exited (%d) %s ago", c->status, d);
-	} else if (owned(c)) {
-		snprintf(out, n, alive(&c->owner) && c->mon.pid ? "Removal In Progress" : "Created");
 	} else {
-		snprintf(out, n, "Dead");
+		snprintf(out, n, "%s", !strcmp(st, "removing") ? "Removal In Progress" :
+				       !strcmp(st, "created") ? "Created" : "Dead");
 	}
 }
 

@@ -116,27 +116,6 @@ _Noreturn static void not_running(struct exec *x, const char *why)
 	die("container is not running (pid file '%s': %s)", x->pidfile, why);
 }
 
-/* Field 4 (the parent) of /proc/PID/stat; -1 if gone. */
-static pid_t proc_ppid(pid_t pid)
-{
-	char path[64], buf[1024];
-	int fd, ppid;
-	ssize_t k;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return -1;
-	k = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (k <= 0)
-		return -1;
-	buf[k] = 0;
-	char *p = strrchr(buf, ')'), state;
-	if (!p || sscanf(p + 1, " %c %d", &state, &ppid) != 2 || state == 'Z' || state == 'X')
-		return -1;
-	return ppid;
-}
-
 /* Is the monitor of the pid file still the process that wrote it? */
 static void check_monitor(struct exec *x)
 {
@@ -694,7 +673,8 @@ int exec_main(int argc, char **argv)
 	}
 	if (pidfd < 0)
 		die_errno("pidfd_open %d", (int)x.pf.init);
-	if (proc_ppid(x.pf.init) != x.pf.pid) {
+	pid_t ppid;
+	if (proc_stat(x.pf.init, &ppid, NULL) < 0 || ppid != x.pf.pid) {
 		snprintf(why, sizeof(why), "its PID 1, %d, is gone", (int)x.pf.init);
 		not_running(&x, why);
 	}

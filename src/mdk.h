@@ -128,6 +128,7 @@ bool db_find(char *db, const char *key, const char *f[7]);
  * or a sealed memfd); dies (die_status) if no copy can be made. Call before
  * argv is changed. */
 void exe_reexec_protected(void);
+int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);	/* stat 4, 22 */
 int proc_starttime(pid_t pid, unsigned long long *start);	/* /proc/PID/stat 22 */
 void close_fds_except(int keep);
 int loopback_up(void);

@@ -455,14 +455,15 @@ int init_loop(pid_t cmd)
 	}
 }
 
-/* The start time of process PID (field 22 of /proc/PID/stat, in clock
- * ticks since boot): with the PID it names a process for good, as a
- * recycled PID has another. -1 with errno for none (or a zombie: ESRCH). */
-int proc_starttime(pid_t pid, unsigned long long *start)
+/* Fields 4 (the parent) and 22 (the start time, in clock ticks since boot)
+ * of /proc/PID/stat; either pointer may be NULL. -1 with errno for no such
+ * process (or a zombie: ESRCH). */
+int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start)
 {
 	char path[64], buf[1024], state;
+	unsigned long long st;
 	ssize_t k;
-	int fd;
+	int fd, pp;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
@@ -474,8 +475,8 @@ int proc_starttime(pid_t pid, unsigned long long *start)
 	buf[k] = 0;
 	/* The command name may hold spaces and ')': cut at the last ')'. */
 	char *p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-			 &state, start) != 2) {
+	if (!p || sscanf(p + 1, " %c %d %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+			 &state, &pp, &st) != 3) {
 		errno = EINVAL;
 		return -1;
 	}
@@ -483,5 +484,16 @@ int proc_starttime(pid_t pid, unsigned long long *start)
 		errno = ESRCH;
 		return -1;
 	}
+	if (ppid)
+		*ppid = pp;
+	if (start)
+		*start = st;
 	return 0;
+}
+
+/* The start time of process PID: with the PID it names a process for good,
+ * as a recycled PID has another. */
+int proc_starttime(pid_t pid, unsigned long long *start)
+{
+	return proc_stat(pid, NULL, start);
 }
