@@ -12,10 +12,10 @@
  *   state      mdk-overlay-up's record (what it mounted, created=)
  *   run        m-docker's record, written by one write ending in "end=1":
  *              name=, image=, cmd=, stopsignal=, detached=1 (run -d), pid=
- *              and start= of the container's mdk-run (the monitor of a
- *              detached one), owner= and owner_start= of the m-docker
- *              that started it
- *   pid        mdk-run --pid-file (run -d): pid=, start=, init=
+ *              and start= of a foreground run's mdk-run, owner= and
+ *              owner_start= of the m-docker that started it
+ *   pid        mdk-run --pid-file (run -d): pid=, start=, init=; the
+ *              monitor, when the record names no mdk-run
  *   exit       mdk-run --exit-file: its status, once it has ended
  *   log, log.1 a detached container's output (mdk-run --log)
  * A process is named by its PID and start time: a recycled PID, a zombie
@@ -150,8 +150,7 @@ static void ctr_read(const char *arg, struct ctr *c)
 		val(buf, "cmd", c->cmd, sizeof(c->cmd));
 		val(buf, "stopsignal", c->stopsignal, sizeof(c->stopsignal));
 	}
-	/* A detached one whose m-docker died before it wrote the monitor's
-	 * PID into the record: the monitor's own pid file says it. */
+	/* A detached one: its monitor's own pid file names it. */
 	if (c->complete && !c->mon.pid) {
 		char pbuf[256];
 		read_small(id, "pid", pbuf, sizeof(pbuf));
@@ -707,6 +706,11 @@ static int cmd_claim(const char *arg)
 	if (!find(arg, &c))
 		return 1;
 	if ((lock = ctr_lock(c.id)) < 0) {
+		warn("no such container '%s'", arg);
+		return 1;
+	}
+	/* (A removal that held the lock before us has taken it.) */
+	if (!ctr_exists(c.id)) {
 		warn("no such container '%s'", arg);
 		return 1;
 	}
