@@ -295,4 +295,15 @@ int image_reader_setup(struct archive *in);	/* the formats and filters; -1 faile
 const char *entry_bad_path(const char *p);	/* why a name or link target is refused */
 void entry_filter_xattrs(struct archive_entry *e);	/* drop all but user.*, security.capability */
 
+/* --- pack.c: the tar writer (mdk-pack, commit, save, export) ---------------- */
+#define PACK_GZIP 1	/* gzip the stream */
+#define PACK_LAYER 2	/* DIR is an overlay layer: whiteouts and opaque dirs as .wh. */
+struct pack_result {
+	char digest[72];	/* "sha256:HEX" of the stream as written */
+	uint64_t size;
+};
+/* Write DIR (relative to the cwd, entries "./...") to FD; RES may be NULL.
+ * -1 with ERR set on failure. */
+int pack_tree(const char *dir, int fd, unsigned flags, struct pack_result *res, char *err, size_t errlen);
+
 #endif
