@@ -188,6 +188,186 @@ rc=$?
 check prune "rc=$rc (want 0) out=[$out] (want keep) stderr=[$(cat /tmp/err)]" \
 	eval '[ $rc -eq 0 ] && [ "$out" = keep ]'
 
+# --- detached containers: run -d, logs, exec, stop, wait, start, rm -f ---------------------
+# ps_of NAME [-a]: NAME's line in "m-docker ps [-a]" (its ID and name).
+ps_of() {
+	_n=$1
+	shift
+	m-docker ps "$@" 2>/dev/null | awk -v n="$_n" '$1 == n && $NF == n'
+}
+contains() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
+# logged NAME STREAM TEXT: container NAME's log has TEXT as a whole STREAM line.
+logged() { grep -q " $2 F $3\$" "$D/layers/$1+rw/log" 2>/dev/null; }
+# The monitor (mdk-run -d) of container $1, and its PID 1, from its pid file.
+monitor() { sed -n 's/^pid=//p' "$D/layers/$1+rw/pid" 2>/dev/null; }
+init_of() { sed -n 's/^init=//p' "$D/layers/$1+rw/pid" 2>/dev/null; }
+cmdline() { tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null; }
+# pid_in NAME CMDLINE: the host PID of the process of NAME's cgroup that
+# runs CMDLINE.
+pid_in() {
+	for _p in $(procs_of "$1"); do
+		[ "$(cmdline "$_p")" = "$2 " ] && { echo "$_p"; return 0; }
+	done
+	return 1
+}
+# Every process that runs CMDLINE, with its cgroup: PID:0::/PATH.
+find_cmd() {
+	for _d in /proc/[0-9]*; do
+		[ "$(cmdline "${_d#/proc/}")" = "$1 " ] && printf ' %s:%s' "${_d#/proc/}" "$(cat "$_d/cgroup" 2>/dev/null)"
+	done
+}
+# alive "PIDS": those of PIDS that are not gone, with their command lines;
+# dead "PIDS": none is left.
+alive() { for _p in $1; do gone "$_p" || printf ' %s:%s' "$_p" "$(cmdline "$_p")"; done; }
+dead() { [ -z "$(alive "$1")" ]; }
+# Which of these paths exist.
+left() { for _f; do [ -e "$_f" ] && printf ' %s' "$_f"; done; }
+# Nothing of container $1 is left: rw layer, mount point, cgroup.
+removed() { [ -n "$1" ] && [ ! -e "$D/layers/$1+rw" ] && [ ! -e "$D/rootfs/$1" ] && [ ! -e "$P/$1" ]; }
+
+# svc counts its runs in /runs (its rw layer: start keeps it), writes a
+# line to each stream, and exits 3 on SIGTERM; it sleeps in the background
+# so that the trap runs at once.
+SVC='trap "echo got-term; exit 3" TERM; echo run >>/runs; echo "out $(wc -l </runs)"; echo err >&2; while :; do sleep 1 & wait $!; done'
+t0=$(date +%s)
+out=$(timeout 120 m-docker run -d --name svc busybox sh -c "$SVC" 2>/tmp/err)
+rc=$?
+t1=$(date +%s)
+# Right away, no wait: run -d returns once the command runs.
+C=$(procs_of svc)
+M=$(monitor svc)
+I=$(init_of svc)
+mcmd=$(cmdline "$M")
+line=$(ps_of svc)
+check run-d "rc=$rc (want 0) out=[$out] (want svc) stderr=[$(cat /tmp/err)] $((t1 - t0))s; then: monitor $M [$mcmd] alive: $(gone "$M" || echo yes), init $I, in the cgroup: [$(echo "$C" | tr '\n' ' ')] m-docker ps: [$line]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = svc ] && [ -n "$M" ] && ! gone "$M" && contains "$mcmd" " run -d " &&
+		[ -n "$I" ] && echo "$C" | grep -qx "$I" && contains "$line" "   Up "'
+
+WAIT=30 wait_for logged svc stdout 'out 1'
+WAIT=30 wait_for logged svc stderr err
+lo=$(timeout 60 m-docker logs svc 2>/tmp/err)
+rc=$?
+le=$(cat /tmp/err)
+check logs "rc=$rc (want 0) stdout=[$lo] (want out 1) stderr=[$le] (want err) log: [$(cat $D/layers/svc+rw/log 2>&1)]" \
+	eval '[ $rc -eq 0 ] && [ "$lo" = "out 1" ] && [ "$le" = err ]'
+
+# exec: the exec'd process (here "sleep 20" in the end) is in svc's cgroup
+# and PID namespace, as the host sees it; inside, PID 1 is mdk-init and ps
+# shows svc's command. It also writes /from-exec, for start below.
+EX='echo "pid $$ ppid $PPID"; echo kept >/from-exec; ps -o pid,args; echo "init $(cat /proc/1/comm)"; exec sleep 20'
+timeout -s KILL 90 m-docker exec svc sh -c "$EX" >/tmp/ex.out 2>/tmp/ex.err &
+X=$!
+WAIT=30 wait_for pid_in svc 'sleep 20' >/dev/null
+XP=$(pid_in svc 'sleep 20')
+# (Its output is relayed: "init" is the last line before the sleep.)
+WAIT=10 wait_for grep -q '^init ' /tmp/ex.out
+xcg=$(cat "/proc/$XP/cgroup" 2>&1)
+xns=$(readlink "/proc/$XP/ns/pid" 2>&1)
+ins=$(readlink "/proc/$I/ns/pid" 2>&1)
+hns=$(readlink /proc/self/ns/pid)
+xnspid=$(awk '$1 == "NSpid:" { print $NF }' "/proc/$XP/status" 2>&1)
+xout=$(cat /tmp/ex.out)
+xin=$(sed -n 's/^pid \([0-9]*\) ppid \([0-9]*\)$/\1 \2/p' /tmp/ex.out)
+xall=$(find_cmd 'sleep 20')
+kill "$XP"
+wait $X
+xrc=$?
+check exec "exec'd sleep 20: host PID $XP (every sleep 20 there is: [$xall]), cgroup [$xcg] (want 0::/m-docker/svc), pid ns $xns (init's $ins, ours $hns), NSpid $xnspid; inside: pid, ppid [$xin], output: [$xout] stderr=[$(cat /tmp/ex.err)]; killed: rc=$xrc (want 143)" \
+	eval '[ -n "$XP" ] && [ "$xcg" = 0::/m-docker/svc ] && [ "$xns" = "$ins" ] && [ "$xns" != "$hns" ] &&
+		[ "$xin" = "$xnspid 0" ] && [ "$xnspid" != "$XP" ] && contains "$xout" "init mdk-init" &&
+		echo "$xout" | grep -Eq "^ +1 " && contains "$xout" "sh -c trap \"echo got-term; exit 3\" TERM" &&
+		[ "$(cat $D/layers/svc+rw/fs/from-exec 2>&1)" = kept ] && [ $xrc -eq 143 ]'
+
+# stop: TERM, which svc handles (exit 3) well within -t 2.
+C=$(procs_of svc)
+t0=$(date +%s)
+out=$(timeout 60 m-docker stop -t 2 svc 2>/tmp/err)
+rc=$?
+t1=$(date +%s)
+st=$(timeout 60 m-docker wait svc 2>&1)
+WAIT=10 wait_for dead "$M $C"
+al=$(alive "$M $C")
+psa=$(ps_of svc -a)
+check stop "rc=$rc (want 0) out=[$out] (want svc) stderr=[$(cat /tmp/err)] $((t1 - t0))s; wait: [$st] (want 3); ps -a: [$psa]; still alive: [$al]; cgroup left: [$(left $P/svc)]; log: [$(cat $D/layers/svc+rw/log 2>&1)]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = svc ] && [ "$st" = 3 ] && contains "$psa" "   Exited (3) " &&
+		logged svc stdout got-term && [ -z "$al" ] && [ ! -e $P/svc ] && [ -d $D/layers/svc+rw ]'
+
+# stop of one that ignores TERM: SIGKILL after -t 1 (137), within seconds.
+out=$(timeout 120 m-docker run -d --name stub busybox sh -c 'trap "" TERM; echo ready; while :; do sleep 1; done' 2>/tmp/err)
+rc=$?
+WAIT=30 wait_for logged stub stdout ready
+M2=$(monitor stub)
+C=$(procs_of stub)
+t0=$(date +%s)
+so=$(timeout 60 m-docker stop -t 1 stub 2>/tmp/err)
+src=$?
+t1=$(date +%s)
+se=$(cat /tmp/err)
+st=$(timeout 60 m-docker wait stub 2>&1)
+WAIT=10 wait_for dead "$M2 $C"
+al=$(alive "$M2 $C")
+psa=$(ps_of stub -a)
+ro=$(timeout 60 m-docker rm stub 2>&1)
+rrc=$?
+check stop-kill "run -d rc=$rc out=[$out]; stop -t 1: rc=$src out=[$so] stderr=[$se] $((t1 - t0))s (want 1..10); wait: [$st] (want 137); ps -a: [$psa]; still alive: [$al]; rm: rc=$rrc [$ro]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = stub ] && [ $src -eq 0 ] && [ "$so" = stub ] &&
+		[ $((t1 - t0)) -ge 1 ] && [ $((t1 - t0)) -le 10 ] && [ "$st" = 137 ] &&
+		contains "$psa" "   Exited (137) " && [ -z "$al" ] && [ $rrc -eq 0 ] && removed stub'
+
+# start: svc again, on its rw layer (/runs counts 2, /from-exec is there).
+out=$(timeout 120 m-docker start svc 2>/tmp/err)
+rc=$?
+WAIT=30 wait_for logged svc stdout 'out 2'
+M3=$(monitor svc)
+line=$(ps_of svc)
+kept=$(timeout 60 m-docker exec svc cat /from-exec 2>&1)
+check start "rc=$rc (want 0) out=[$out] (want svc) stderr=[$(cat /tmp/err)]; monitor $M -> $M3; m-docker ps: [$line]; exec cat /from-exec: [$kept]; log: [$(cat $D/layers/svc+rw/log 2>&1)]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = svc ] && logged svc stdout "out 2" && [ -n "$M3" ] &&
+		[ "$M3" != "$M" ] && ! gone "$M3" && contains "$line" "   Up " && [ "$kept" = kept ]'
+
+C=$(procs_of svc)
+out=$(timeout 60 m-docker rm -f svc 2>/tmp/err)
+rc=$?
+WAIT=10 wait_for dead "$M3 $C"
+al=$(alive "$M3 $C")
+psa=$(ps_of svc -a)
+check rm-f "rc=$rc (want 0) out=[$out] (want svc) stderr=[$(cat /tmp/err)]; still alive: [$al]; left: [$(left $D/layers/svc+rw $D/rootfs/svc $P/svc)] ps -a: [$psa]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = svc ] && [ -z "$al" ] && removed svc && [ -z "$psa" ]'
+
+# run -d --rm: gone by itself once its command has ended.
+t0=$(date +%s)
+id=$(timeout 120 m-docker run -d --rm busybox true 2>/tmp/err)
+rc=$?
+WAIT=30 wait_for removed "$id"
+t1=$(date +%s)
+psa=$(m-docker ps -a 2>&1)
+check run-d-rm "rc=$rc (want 0) out=[$id] (want 12 hex digits) stderr=[$(cat /tmp/err)]; after $((t1 - t0))s left: [$(left "$D/layers/$id+rw" "$D/rootfs/$id" "$P/$id")] ps -a: [$psa]" \
+	eval '[ $rc -eq 0 ] && [ ${#id} -eq 12 ] && [ -z "$(echo "$id" | tr -d 0-9a-f)" ] && removed "$id" &&
+		! contains "$psa" "$id"'
+
+# kill -9 of a detached container's monitor: the container dies with it
+# (its PID 1 and command are gone within 10 s), ps -a says Dead, and prune
+# removes it.
+out=$(timeout 120 m-docker run -d --name orphan busybox sleep 30 2>/tmp/err)
+rc=$?
+wait_for sleeping orphan
+M=$(monitor orphan)
+mcmd=$(cmdline "$M")
+C=$(procs_of orphan)
+kill -9 "$M"
+g0=$(date +%s)
+WAIT=10 wait_for dead "$M $C"
+g1=$(date +%s)
+al=$(alive "$M $C")
+psa=$(ps_line -a orphan exited)
+check kill9-monitor "run -d rc=$rc out=[$out]; monitor $M [$mcmd], in the cgroup: [$(echo "$C" | tr '\n' ' ')]; still alive after $((g1 - g0))s: [$al]; ps -a: [$psa]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = orphan ] && contains "$mcmd" " run -d " && [ -n "$C" ] &&
+		[ -z "$al" ] && contains "$psa" "   Dead "'
+out=$(timeout 120 m-docker prune 2>/tmp/err)
+rc=$?
+check prune-monitor "rc=$rc (want 0) out=[$out] (want orphan) stderr=[$(cat /tmp/err)]; left: [$(left $D/layers/orphan+rw $D/rootfs/orphan $P/orphan)]" \
+	eval '[ $rc -eq 0 ] && [ "$out" = orphan ] && removed orphan'
+
 # --- nothing left -------------------------------------------------------------------------
 m=$(mounts_under $D)
 check no-mounts "mounts under $D: [$m]" eval '[ -z "$m" ]'
