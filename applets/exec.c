@@ -362,30 +362,6 @@ _Noreturn static void exec_command(struct exec *x, int sock)
 	FAIL(st, "exec '%s': %s", x->argv[0], strerror(e));
 }
 
-/* Close every fd above 2 but A, B and C. */
-static void close_fds_but(int a, int b, int c)
-{
-	int keep[3] = { a, b, c };
-	unsigned lo = 3;
-
-	for (int i = 0; i < 3; i++)
-		for (int j = i + 1; j < 3; j++)
-			if (keep[j] < keep[i]) {
-				int t = keep[i];
-				keep[i] = keep[j], keep[j] = t;
-			}
-	for (int i = 0; i < 3; i++) {
-		if (keep[i] < (int)lo)
-			continue;
-		for (int fd = (int)lo; fd < keep[i]; fd++)
-			close(fd);
-		lo = (unsigned)keep[i] + 1;
-	}
-	if (syscall(SYS_close_range, lo, ~0U, 0U) < 0)
-		for (int fd = (int)lo; fd < 65536; fd++)
-			close(fd);
-}
-
 /* What the container could read in our /proc/PID/cmdline while the command
  * is set up (it is not protected by non-dumpability): "mdk-exec", not the
  * host's paths and the -e values. Our strings are copied first. */

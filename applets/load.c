@@ -35,7 +35,6 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1054,21 +1053,6 @@ static void store_image(struct img *im)
 			die_errno("write '%s/tags'", root);
 }
 
-static const char *host_arch(void)
-{
-	static struct utsname u;
-	static const char *const map[][2] = {
-		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" }, { "i386", "386" },
-		{ "armv7l", "arm" },   { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
-		{ "riscv64", "riscv64" },
-	};
-	uname(&u);
-	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
-		if (!strcmp(u.machine, map[i][0]))
-			return map[i][1];
-	return u.machine;
-}
-
 int load_main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1119,7 +1103,7 @@ int load_main(int argc, char **argv)
 	if (extra_tag && ref_normalize(extra_tag, tagnorm, sizeof(tagnorm)) < 0)
 		usage_die("invalid reference '%s' (want NAME[:TAG])", extra_tag);
 	if (!want_arch)
-		want_arch = host_arch();
+		want_arch = image_arch();
 	progress = !quiet && isatty(STDERR_FILENO);
 
 	if ((rootfd = store_open(store_root(rootflag), &root)) < 0)

@@ -3,6 +3,7 @@
  * by <c_name>_usage[]. Adding an applet = one file + one line here. */
 APPLET(cgroup, "mdk-cgroup")
 APPLET(check, "mdk-check")
+APPLET(commit, "mdk-commit")
 APPLET(ctr, "mdk-ctr")
 APPLET(exec, "mdk-exec")
 APPLET(image, "mdk-image")

@@ -510,3 +510,40 @@ out:
 	free(base);
 	return err ? (errno = err, -1) : 0;
 }
+
+/* Freeze (or thaw) container ID's processes: cgroup.freeze on v2, the v1
+ * freezer where the container has a cgroup there; waits (up to 10 s) until
+ * they are. -1 with ENOENT: no freezer for it. */
+int cgroup_freeze(const char *id, bool frozen)
+{
+	struct timespec ts = { 0, 1000000 };
+	bool v2 = cgroup_mode() == CG_V2;
+	char *d = v2 ? xasprintf(CG "/%s/%s", cgroup_parent(), id) :
+		       xasprintf(CG "/freezer/%s/%s", cgroup_parent(), id);
+	/* v2 says it in cgroup.events; v1 reads FREEZING until it is. */
+	const char *file = v2 ? "cgroup.freeze" : "freezer.state";
+	const char *val = v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+	const char *want = v2 ? (frozen ? "frozen 1" : "frozen 0") : val;
+	char buf[4096];
+	int ret = -1;
+
+	if (write_file(d, file, val) < 0)
+		goto out;
+	char *state = xasprintf("%s/%s", d, v2 ? "cgroup.events" : file);
+	for (int i = 0; i < 10000 && ret < 0; i++) {
+		int fd = open(state, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n >= 0 && ((buf[n] = 0), strstr(buf, want)))
+			ret = 0;
+		else
+			nanosleep(&ts, NULL);
+	}
+	free(state);
+	if (ret < 0)
+		errno = ETIMEDOUT;
+out:
+	free(d);
+	return ret;
+}

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "mdk.h"
@@ -578,7 +579,8 @@ void load_clean_debris(int rootfd)
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, "load-", 5))
+		/* (A commit stages its image as a load does.) */
+		if (strncmp(de->d_name, "load-", 5) && strncmp(de->d_name, "commit-", 7))
 			continue;
 		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
@@ -591,4 +593,20 @@ void load_clean_debris(int rootfd)
 		closedir(d);
 	else if (fd >= 0)
 		close(fd);
+}
+
+/* This machine's architecture in the OCI's words (GOARCH). */
+const char *image_arch(void)
+{
+	static struct utsname u;
+	static const char *const map[][2] = {
+		{ "x86_64", "amd64" }, { "aarch64", "arm64" }, { "i686", "386" }, { "i386", "386" },
+		{ "armv7l", "arm" },   { "ppc64le", "ppc64le" }, { "s390x", "s390x" },
+		{ "riscv64", "riscv64" },
+	};
+	uname(&u);
+	for (size_t i = 0; i < sizeof(map) / sizeof(*map); i++)
+		if (!strcmp(u.machine, map[i][0]))
+			return map[i][1];
+	return u.machine;
 }

@@ -131,6 +131,7 @@ void exe_reexec_protected(void);
 int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);	/* stat 4, 22 */
 int proc_starttime(pid_t pid, unsigned long long *start);	/* /proc/PID/stat 22 */
 void close_fds_except(int keep);
+void close_fds_but(int a, int b, int c);	/* -1: none */
 int loopback_up(void);
 void sig_take_over(sigset_t *set);
 int init_loop(pid_t cmd);
@@ -227,6 +228,7 @@ const char *cgroup_parent(void);	/* $MDK_CGROUP_PARENT or "m-docker" */
 int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n);
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n);
 int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
+int cgroup_freeze(const char *id, bool frozen);	/* -1 ENOENT: no freezer for it */
 bool cgroup_locked(const char *id);	/* held by a live mdk-run */
 int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg);
 
@@ -266,6 +268,7 @@ bool image_in_use(int rootfd, const char *id, char *who, size_t n);
 int store_gc(int rootfd, bool verbose);
 uint64_t chain_size(int rootfd, const char *hex);
 void load_clean_debris(int rootfd);
+const char *image_arch(void);	/* amd64, arm64... */
 
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.

@@ -290,22 +290,34 @@ out:
 
 /* --- fds, network ---------------------------------------------------------------- */
 
+/* Close every fd above 2 but A, B and C (-1: none). */
+void close_fds_but(int a, int b, int c)
+{
+	int keep[3] = { a, b, c };
+	unsigned lo = 3;
+
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j], keep[j] = t;
+			}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < (int)lo)
+			continue;
+		for (int fd = (int)lo; fd < keep[i]; fd++)
+			close(fd);
+		lo = (unsigned)keep[i] + 1;
+	}
+	if (syscall(SYS_close_range, lo, ~0U, 0U) < 0)
+		for (int fd = (int)lo; fd < 65536; fd++)
+			close(fd);
+}
+
 /* Close every fd above 2 but KEEP (close-on-exec itself). */
 void close_fds_except(int keep)
 {
-	unsigned lo = 3;
-
-	if (keep >= 3) {
-		if (keep > 3)
-			syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U);
-		lo = (unsigned)keep + 1;
-	}
-	if (syscall(SYS_close_range, lo, ~0U, 0U) == 0)
-		return;
-	/* Before Linux 5.9: one by one. */
-	for (int fd = (int)lo; fd < 65536; fd++)
-		if (fd != keep)
-			close(fd);
+	close_fds_but(keep, -1, -1);
 }
 
 /* ip link set lo up, without ip. */
