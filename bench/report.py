@@ -3,9 +3,10 @@
 
 DIR holds hyperfine's --export-json files gN.R.json (group N, round R;
 commands named with -n; the rounds are merged), extra.txt: "KEY VALUE..."
-lines (binary sizes in bytes, peak RSS samples in KiB), and exe-floor.txt,
-exe-mdk.txt, exe-crun.txt: bench/exe-pair's output (one line per variant,
-microseconds). Ratios are ours / peer: below 1 means mdk is faster/smaller.
+lines (binary sizes in bytes, peak RSS samples and the monitor's VmHWM in
+KiB), and exe-floor.txt, exe-mdk.txt, exe-crun.txt: bench/exe-pair's output
+(one line per variant, microseconds). Ratios are ours / peer: below 1 means
+mdk is faster/smaller.
 """
 import json
 import os
@@ -260,6 +261,39 @@ add(sec, f"5 layers − 1: `m-docker run` ({int(el['b']['n'])} pairs, median of 
 add(sec, f"5 layers − 1: `mdk overlay-up -i IMG` + `overlay-down` ({int(eo['b']['n'])} pairs{cpu(eo['b'])})",
     paired(eo["b"]), fmt=us, ratio="(cost)")
 
+# 10. run -d until the command runs
+g = load("g10")
+sec = "10. `run -d` until the command runs"
+ours = stat(g["m-docker"])
+add(sec, "`m-docker run -d --name mdkb-d busybox sleep 1000` (the run before removed by `--prepare`, untimed)", ours)
+w = g["wrapper"]["median"] if wrapped else 0.0
+add(sec, f"`podman run -d --network none … --name mdkb-pd` (crun){nm}", stat(g["podman"], w), ours,
+    key="rund_podman")
+if wrapped:
+    add(sec, "`podman run -d`, raw (wrapper included)", stat(g["podman"]), ours)
+    add(sec, "wrapper alone", stat(g["wrapper"]), ratio="(baseline)")
+
+# 11. exec into a running container
+g = load("g11")
+sec = "11. `exec ID true` into a running container"
+ours = stat(g["m-docker"])
+add(sec, "`m-docker exec mdkb-x true` (run -d `sleep 1000`)", ours)
+add(sec, "`runc exec mdkb-rx true` (`runc run -d` of the bundle, `sleep 1000`)", stat(g["runc"]), ours,
+    key="exec_runc")
+w = g["wrapper"]["median"] if wrapped else 0.0
+add(sec, f"`podman exec mdkb-px true` (crun; `podman run -d`, `sleep 1000`){nm}", stat(g["podman"], w), ours,
+    key="exec_podman")
+if wrapped:
+    add(sec, "`podman exec`, raw (wrapper included)", stat(g["podman"]), ours)
+    add(sec, "wrapper alone", stat(g["wrapper"]), ratio="(baseline)")
+
+# 12. the monitor's peak RSS
+sec = "12. monitor's peak RSS"
+mon = [int(x) for x in extra["mon_hwm"]]
+mon_hwm = {"med": statistics.median(mon), "min": min(mon), "max": max(mon)}
+add(sec, f"`VmHWM` of a detached container's monitor (`mdk run -d`) after 100000 lines of log "
+    f"({len(mon)} containers)", mon_hwm, fmt=kb)
+
 print("| measured | command | median | min – max | ours ÷ this |")
 print("|---|---|---:|---:|---:|")
 last = None
@@ -271,7 +305,9 @@ print()
 runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for i in (1, 2, 3, 4, 5, 8))
 print(f"Runs per command (merged over interleaved rounds): {runs}; 6. {len(extra['rss_mdk'])} runs for RSS; "
       f"7. {min(r['n'] for r in load('g7').values())} (seccomp), {int(ef['none']['n'])} (exe-pair floor), "
-      f"{int(em['as-is']['n'])} (exe-pair runtime); 9. {int(el['b']['n'])} and {int(eo['b']['n'])} pairs.")
+      f"{int(em['as-is']['n'])} (exe-pair runtime); 9. {int(el['b']['n'])} and {int(eo['b']['n'])} pairs; "
+      f"10. {min(r['n'] for r in load('g10').values())}, 11. {min(r['n'] for r in load('g11').values())}; "
+      f"12. {len(mon)} containers.")
 print()
 g1 = load("g1")
 g2 = load("g2")
@@ -287,6 +323,10 @@ targets = [
     ("`mdk load` ≤ 0.5× `umoci unpack`", ratios["load_umoci"], 0.5, "×"),
     ("`mdk load` ≤ 0.3× `podman load`", ratios["load_podman"], 0.3, "×"),
     ("5-layer run ≤ 0.3 ms more than 1-layer", layers_diff * 1000, 0.3, " ms"),
+    ("`m-docker run -d` ≤ 0.1× `podman run -d`" + (" (net)" if wrapped else ""), ratios["rund_podman"], 0.1, "×"),
+    ("`m-docker exec` ≤ 0.5× `runc exec`", ratios["exec_runc"], 0.5, "×"),
+    ("`m-docker exec` ≤ 0.1× `podman exec`" + (" (net)" if wrapped else ""), ratios["exec_podman"], 0.1, "×"),
+    ("the monitor's peak RSS ≤ 1 MiB", mon_hwm["med"] / 1024, 1.0, " MiB"),
 ]
 print("Targets:")
 print()

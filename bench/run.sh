@@ -3,7 +3,7 @@
 #
 #   sudo bench/run.sh              (also what `./build.sh bench` dispatches to)
 #
-# It runs ./build.sh first, so the tree as it is gets measured. About six
+# It runs ./build.sh first, so the tree as it is gets measured. About eight
 # minutes; the first run adds a debootstrap and an OCI image (a few minutes,
 # cached).
 #
@@ -29,7 +29,8 @@
 # ($MDK_BENCH_CACHE); the busybox rootfs as a 1-layer and a 5-layer OCI
 # image, made each run.
 #
-# Everything it makes (the tmpfs and every mount under it, containers,
+# Everything it makes (the tmpfs and every mount under it, containers:
+# runc's, crun's, podman's and m-docker's detached ones with their monitors,
 # cgroups named mdkb-*, podman's store) is removed on exit, also on failure
 # or Ctrl-C. MDK_BENCH_KEEP=DIR keeps the raw hyperfine JSON in DIR.
 #
@@ -122,6 +123,13 @@ cleanup() {
 		[ -e "$d" ] || continue
 		wrap crun delete -f "${d##*/}" >/dev/null 2>&1 || log "crun delete -f ${d##*/} failed"
 	done
+	# m-docker's containers (rows 10-12: detached ones, whose monitors hold
+	# files on the tmpfs): every one in the bench's data root is ours.
+	if [ -n "$MDOCKER" ] && [ -d "$MDK_ROOT/layers" ]; then
+		ids=$("$MDOCKER" ps -a -q) || log "m-docker ps -a failed"
+		# shellcheck disable=SC2086 # IDs, one word each
+		[ -z "$ids" ] || "$MDOCKER" rm -f $ids >/dev/null || log "m-docker rm -f failed"
+	fi
 	if [ -n "$W" ] && [ -d "$W/podman" ]; then
 		# shellcheck disable=SC2086 # a command line
 		wrap $PODMAN rm -a -f -t 0 >/dev/null 2>&1 || :
@@ -144,7 +152,7 @@ cleanup() {
 had_cache=x had_containers=x
 [ -e /var/lib/containers/cache ] || had_cache=
 [ -e /var/lib/containers ] || had_containers=
-PODMAN=:
+PODMAN=: MDOCKER=
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -263,6 +271,12 @@ c["linux"]["namespaces"] = [{"type": t} for t in want]
 json.dump(c, open(path, "w"), indent=1)
 EOF
 done
+# Row 11's runc container: runc's bundle with `sleep 1000`, to exec into.
+mkdir "$W/runc-d"
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/bin/sleep", "1000"]
+json.dump(c, open(sys.argv[2], "w"), indent=1)' "$W/runc/config.json" "$W/runc-d/config.json"
 # The static C floors of overlay up + down, and of mdk-run's re-exec.
 musl-gcc -static -Os -o "$W/ovl-pair" "$here/ovl-pair.c"
 musl-gcc -static -O2 -o "$W/exe-pair" "$here/exe-pair.c" -lm
@@ -447,6 +461,64 @@ for rt in mdk crun runc; do
 	echo
 done >>"$x"
 
+# 10. run -d, from the call until the command runs (mdk-run -d returns once
+# CMD runs; podman once its runtime started it), `sleep 1000` under one name
+# per runtime. No removal is timed: hyperfine's --prepare removes the
+# container of the run before (one is made here for the first), and the
+# last one goes after the group.
+PODMAN_D="$PODMAN run -d --network none --cgroup-parent /mdkb-podman --ulimit nofile=1024:1024 --ulimit nproc=4096:4096"
+"$MDOCKER" run -d --name mdkb-d busybox sleep 1000 >/dev/null
+# shellcheck disable=SC2086 # a command line
+wrap $PODMAN_D --name mdkb-pd mdkb-busybox sleep 1000 >/dev/null
+set -- --prepare "$MDOCKER rm -f mdkb-d" -n m-docker "$MDOCKER run -d --name mdkb-d busybox sleep 1000" \
+	--prepare "$(crunw "$PODMAN rm -f -t 0 mdkb-pd")" -n podman "$(crunw "$PODMAN_D --name mdkb-pd mdkb-busybox sleep 1000")"
+[ -z "$WRAPPER" ] || set -- "$@" --prepare true -n wrapper "$WRAPPER"
+hf g10 8 5 1 "$@"
+"$MDOCKER" rm -f mdkb-d >/dev/null
+# shellcheck disable=SC2086
+wrap $PODMAN rm -f -t 0 mdkb-pd >/dev/null
+
+# 11. exec of `true` into a running container (`sleep 1000`), started once
+# before the timing and removed after.
+"$MDOCKER" run -d --name mdkb-x busybox sleep 1000 >/dev/null
+runc run -d -b "$W/runc-d" mdkb-rx </dev/null >/dev/null 2>"$W/runc-d/err" ||
+	{ cat "$W/runc-d/err" >&2; die "runc run -d failed"; }
+# shellcheck disable=SC2086
+wrap $PODMAN_D --name mdkb-px mdkb-busybox sleep 1000 >/dev/null
+set -- -n m-docker "$MDOCKER exec mdkb-x true" -n runc "runc exec mdkb-rx true" \
+	-n podman "$(crunw "$PODMAN exec mdkb-px true")"
+[ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
+hf g11 8 10 2 "$@"
+"$MDOCKER" rm -f mdkb-x >/dev/null
+runc delete -f mdkb-rx
+# shellcheck disable=SC2086
+wrap $PODMAN rm -f -t 0 mdkb-px >/dev/null
+
+# 12. the monitor's peak RSS (VmHWM; its PID is the pid file's pid=) once
+# its container has written 100000 lines of log and sleeps, 5 containers
+# one after the other.
+log "measuring: the monitor's peak RSS"
+d=$MDK_ROOT/layers/mdkb-mon+rw
+i=0
+printf 'mon_hwm' >>"$x"
+while [ $i -lt 5 ]; do
+	i=$((i + 1))
+	"$MDOCKER" run -d --name mdkb-mon busybox sh -c 'seq 100000; echo mdkb-done; exec sleep 1000' >/dev/null
+	n=0
+	until grep -q ' mdkb-done$' "$d/log"; do
+		n=$((n + 1))
+		[ $n -lt 300 ] || die "the monitor's log has no end after 30 s"
+		sleep 0.1
+	done
+	pid=$(sed -n 's/^pid=//p' "$d/pid")
+	case $pid in '' | *[!0-9]*) die "no monitor's pid in $d/pid" ;; esac
+	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")
+	[ -n "$hwm" ] || die "no VmHWM for the monitor (pid $pid)"
+	printf ' %s' "$hwm" >>"$x"
+	"$MDOCKER" rm -f mdkb-mon >/dev/null
+done
+echo >>"$x"
+
 # --- report ------------------------------------------------------------------
 ver() { "$@" 2>&1 | head -n 1; }
 echo "## mdk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -463,8 +535,9 @@ ix = json.load(t.extractfile("index.json"))
 m = json.load(t.extractfile("blobs/" + ix["manifests"][0]["digest"].replace(":", "/")))
 print(", ".join(str(l["size"]) for l in m["layers"]))' "$OCITAR") bytes); all work dirs on a tmpfs"
 echo
-python3 "$here/report.py" "$W/out"
+# (Kept first: a report that fails leaves its input.)
 if [ -n "${MDK_BENCH_KEEP:-}" ]; then
 	mkdir -p "$MDK_BENCH_KEEP"
 	cp "$W"/out/*.json "$W"/out/*.txt "$MDK_BENCH_KEEP/"
 fi
+python3 "$here/report.py" "$W/out"
