@@ -187,52 +187,22 @@ static void now_rfc3339(char *out, size_t n)
 
 /* --- layers ----------------------------------------------------------------------- */
 
-/* Pack layer directory DIR (under ROOT) into the staged file NAME, from
- * inside a chroot of it, in a child; its DiffID into DIFFID. The child
- * keeps no fd of ours but the file it writes. */
+/* Pack layer directory DIR (under ROOT) into the staged file NAME, confined;
+ * its DiffID into DIFFID. */
 static void pack_layer(const char *dir, const char *name, char diffid[72])
 {
-	int out, res[2], dfd;
 	struct pack_result r;
 	char err[600];
+	int dfd, out;
 
 	if ((dfd = openat(rootfd, dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		die_errno("open '%s/%s'", root, dir);
-	if ((out = openat(stagefd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
-	    pipe2(res, O_CLOEXEC) < 0)
+	if ((out = openat(stagefd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 		die_errno("create '%s/tmp/%s/%s'", root, stage, name);
-	fflush(NULL);
-	if ((child = fork()) < 0)
-		die_errno("fork");
-	if (!child) {
-		/* It reads what the container wrote: nothing of the host's but
-		 * its two ends stays open, and no privilege can be gained. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		memset(&r, 0, sizeof(r));
-		err[0] = 0;
-		if (fchdir(dfd) < 0 || chroot(".") < 0) {
-			snprintf(err, sizeof(err), "confine the reader: %s", strerror(errno));
-		} else {
-			close_fds_but(out, res[1], -1);
-			if (pack_tree(".", out, PACK_LAYER, &r, err, sizeof(err)) == 0 && fsync(out) < 0)
-				snprintf(err, sizeof(err), "write: %s", strerror(errno));
-		}
-		if (write(res[1], &r, sizeof(r)) != sizeof(r) || write(res[1], err, strlen(err)) < 0)
-			_exit(1);
-		_exit(err[0] ? 1 : 0);
-	}
-	close(res[1]);
+	if (pack_confined(dfd, out, PACK_LAYER, &r, err, sizeof(err)) < 0)
+		die("pack '%s/%s': %s", root, dir, stop_sig ? "interrupted" : err);
 	close(out);
 	close(dfd);
-	memset(&r, 0, sizeof(r));
-	memset(err, 0, sizeof(err));
-	ssize_t got = read(res[0], &r, sizeof(r));
-	ssize_t e = read(res[0], err, sizeof(err) - 1);
-	close(res[0]);
-	int st = wait_child();
-	if (st || got != (ssize_t)sizeof(r) || !valid_digest(r.digest))
-		die("pack '%s/%s': %s", root, dir, e > 0 ? err : stop_sig ? "interrupted" : "failed");
 	memcpy(diffid, r.digest, sizeof(r.digest));
 }
 

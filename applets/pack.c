@@ -11,8 +11,8 @@
  * lead out. --layer: DIR is an overlay layer (a container's upperdir), written
  * as an image layer (whiteouts as .wh.NAME, opaque directories with
  * .wh..wh..opq), and its DiffID printed. FILE ending in .gz or .tgz is
- * gzip-compressed; "-" writes to stdout. FILE is written beside its final name
- * and renamed into place when complete.
+ * gzip-compressed; "-" writes to stdout. FILE appears whole or not at all (an
+ * unnamed file until complete: not even a kill -9 leaves a part).
  *
  * Exit codes: 0 written, 1 failed (nothing left behind), 2 usage error. */
 #include <errno.h>
@@ -44,11 +44,11 @@ int pack_main(int argc, char **argv)
 {
 	static const struct option opts[] = { { "layer", no_argument, NULL, 'l' }, { NULL, 0, NULL, 0 } };
 	const char *dir, *file;
-	char *tmp = NULL, err[600];
+	char err[600];
+	struct out_file o = { .fd = -1 };
 	struct pack_result res;
 	unsigned flags = 0;
-	const char *name = NULL;
-	int c, fd = STDOUT_FILENO, outdir = -1;
+	int c, fd = STDOUT_FILENO;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
@@ -63,14 +63,11 @@ int pack_main(int argc, char **argv)
 	if (ends_with(file, ".gz") || ends_with(file, ".tgz"))
 		flags |= PACK_GZIP;
 	if (strcmp(file, "-")) {
-		/* FILE's directory, held: a chroot comes before the rename. */
+		/* FILE's directory, held: a chroot comes before it is named. */
 		const char *base = strrchr(file, '/');
 		char *d = base ? xasprintf("%.*s", (int)(base - file) + (base == file), file) : ".";
-		if ((outdir = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-			die_errno("open '%s'", d);
-		name = base ? base + 1 : file;
-		tmp = xasprintf(".%s.tmp-%ld", name, (long)getpid());
-		if ((fd = openat(outdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+		int od = open(d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (od < 0 || (fd = out_create(&o, od, base ? base + 1 : file, 0644)) < 0)
 			die_errno("create '%s'", file);
 	}
 	/* Entries are named relative to DIR: "./bin/sh". */
@@ -86,15 +83,14 @@ int pack_main(int argc, char **argv)
 		warn("%s", err);
 		goto fail;
 	}
-	if (tmp && (fsync(fd) < 0 || renameat(outdir, tmp, outdir, name) < 0)) {
+	if (o.fd >= 0 && out_publish(&o) < 0) {
 		warn_errno("write '%s'", file);
 		goto fail;
 	}
 	if (flags & PACK_LAYER)
-		fprintf(tmp ? stdout : stderr, "%s\n", res.digest);
+		fprintf(o.fd >= 0 ? stdout : stderr, "%s\n", res.digest);
 	return 0;
 fail:
-	if (tmp)
-		unlinkat(outdir, tmp, 0);
+	out_discard(&o);
 	return 1;
 }

@@ -294,6 +294,17 @@ mon_hwm = {"med": statistics.median(mon), "min": min(mon), "max": max(mon)}
 add(sec, f"`VmHWM` of a detached container's monitor (`mdk run -d`) after 100000 lines of log "
     f"({len(mon)} containers)", mon_hwm, fmt=kb)
 
+# 13. commit of 100 MB in 1,000 files
+g = load("g13")
+sec = "13. commit of 100 MB in 1,000 files"
+ours = stat(g["m-docker"])
+add(sec, "`m-docker commit mdkb-c mdkb-snap:1` (the image before removed by `--prepare`, untimed)", ours)
+w = g["wrapper"]["median"] if wrapped else 0.0
+add(sec, f"`podman commit -q mdkb-pc mdkb-psnap` (not paused: its default){nm}", stat(g["podman"], w), ours,
+    key="commit_podman")
+if wrapped:
+    add(sec, "`podman commit`, raw (wrapper included)", stat(g["podman"]), ours)
+
 print("| measured | command | median | min – max | ours ÷ this |")
 print("|---|---|---:|---:|---:|")
 last = None
@@ -306,7 +317,8 @@ runs = ", ".join(f"{i}. {min(r['n'] for r in load('g' + str(i)).values())}" for 
 print(f"Runs per command (merged over interleaved rounds): {runs}; 6. {len(extra['rss_mdk'])} runs for RSS; "
       f"7. {min(r['n'] for r in load('g7').values())} (seccomp), {int(ef['none']['n'])} (exe-pair floor), "
       f"{int(em['as-is']['n'])} (exe-pair runtime); 9. {int(el['b']['n'])} and {int(eo['b']['n'])} pairs; "
-      f"10. {min(r['n'] for r in load('g10').values())}, 11. {min(r['n'] for r in load('g11').values())}; "
+      f"10. {min(r['n'] for r in load('g10').values())}, 11. {min(r['n'] for r in load('g11').values())}, "
+      f"13. {min(r['n'] for r in load('g13').values())}; "
       f"12. {len(mon)} containers.")
 print()
 g1 = load("g1")
@@ -327,6 +339,8 @@ targets = [
     ("`m-docker exec` ≤ 0.5× `runc exec`", ratios["exec_runc"], 0.5, "×"),
     ("`m-docker exec` ≤ 0.1× `podman exec`" + (" (net)" if wrapped else ""), ratios["exec_podman"], 0.1, "×"),
     ("the monitor's peak RSS ≤ 1 MiB", mon_hwm["med"] / 1024, 1.0, " MiB"),
+    ("`m-docker commit` of 100 MB in 1,000 files ≤ 0.5× `podman commit`" + (" (net)" if wrapped else ""),
+     ratios["commit_podman"], 0.5, "×"),
 ]
 print("Targets:")
 print()

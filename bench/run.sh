@@ -519,6 +519,33 @@ while [ $i -lt 5 ]; do
 done
 echo >>"$x"
 
+# 13. commit of a container that wrote 100 MB in 1,000 files (random, so
+# nothing compresses it away), against podman commit of the same change
+# (its default: not paused). The image of the run before is removed by
+# hyperfine's --prepare, untimed.
+log "measuring: commit"
+# shellcheck disable=SC2016 # for the container's shell
+WRITE='mkdir /data; i=0; while [ $i -lt 1000 ]; do head -c 102400 /dev/urandom >/data/f$i; i=$((i + 1)); done; : >/data/done; exec sleep 1000'
+"$MDOCKER" run -d --name mdkb-c busybox sh -c "$WRITE" >/dev/null
+# shellcheck disable=SC2086
+wrap $PODMAN_D --name mdkb-pc mdkb-busybox sh -c "$WRITE" >/dev/null
+n=0
+# shellcheck disable=SC2086
+until [ -e "$MDK_ROOT/layers/mdkb-c+rw/fs/data/done" ] &&
+	wrap $PODMAN exec mdkb-pc test -e /data/done 2>/dev/null; do
+	n=$((n + 1))
+	[ $n -lt 600 ] || die "the commit containers did not write their 100 MB in 60 s"
+	sleep 0.1
+done
+set -- --prepare "sh -c '$MDOCKER rmi mdkb-snap:1 >/dev/null 2>&1 || :'" -n m-docker "$MDOCKER commit mdkb-c mdkb-snap:1" \
+	--prepare "$(crunw "sh -c '$PODMAN rmi -f mdkb-psnap >/dev/null 2>&1 || :'")" -n podman "$(crunw "$PODMAN commit -q mdkb-pc mdkb-psnap")"
+[ -z "$WRAPPER" ] || set -- "$@" --prepare true -n wrapper "$WRAPPER"
+hf g13 3 3 1 "$@"
+"$MDOCKER" rm -f mdkb-c >/dev/null
+"$MDOCKER" rmi mdkb-snap:1 >/dev/null 2>&1 || :
+# shellcheck disable=SC2086
+wrap $PODMAN rm -f -t 0 mdkb-pc >/dev/null
+
 # --- report ------------------------------------------------------------------
 ver() { "$@" 2>&1 | head -n 1; }
 echo "## mdk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -467,6 +467,7 @@ struct wh {
 	char *dir;	/* "" for the layer's root */
 	char *name;	/* NULL: the directory is opaque */
 	size_t depth;	/* components of dir */
+	struct timespec mtime;	/* the marker's: the whiteout gets it */
 };
 
 static const char *const aufs_meta[] = { ".wh..wh.plnk", ".wh..wh.aufs", ".wh..wh.orph" };
@@ -481,7 +482,7 @@ static bool is_aufs_meta(const char *c, size_t n)
 
 /* 0: an ordinary entry; 1: a marker taken (or aufs metadata to skip); -1:
  * a malformed one (X->err set). */
-static int take_whiteout(struct extract *x, const char *name)
+static int take_whiteout(struct extract *x, const char *name, struct archive_entry *e)
 {
 	char *p = layer_path(name), *base, *dir;
 	size_t depth = 0;
@@ -527,6 +528,7 @@ static int take_whiteout(struct extract *x, const char *name)
 	}
 	x->wh[x->nwh].dir = xasprintf("%s", dir);
 	x->wh[x->nwh].depth = depth;
+	x->wh[x->nwh].mtime = (struct timespec){ archive_entry_mtime(e), archive_entry_mtime_nsec(e) };
 	x->wh[x->nwh++].name = base ? xasprintf("%s", base) : NULL;
 out:
 	free(p);
@@ -635,7 +637,11 @@ static int apply_whiteouts(struct extract *x)
 			fd = dfd;
 		} else if (fstatat(dfd, w->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			/* Not in this layer: hide the lower layers' NAME. */
-			if (errno != ENOENT || mknodat(dfd, w->name, S_IFCHR | 0, makedev(0, 0)) < 0) {
+			/* (With the marker's time: a layer packed again from
+			 * here is the same layer.) */
+			struct timespec t[2] = { w->mtime, w->mtime };
+			if (errno != ENOENT || mknodat(dfd, w->name, S_IFCHR | 0, makedev(0, 0)) < 0 ||
+			    utimensat(dfd, w->name, t, AT_SYMLINK_NOFOLLOW) < 0) {
 				close(dfd);
 				return fail(x, w->name, "whiteout in '%s': %s", shown, strerror(errno));
 			}
@@ -689,6 +695,8 @@ int extract_archive(struct extract *x)
 	struct archive_entry *e;
 	uint64_t entries = 0;
 	char ebuf[256];
+	struct timespec root_t[2];
+	bool root_t_set = false;
 	/* OWNER: numeric uid/gid (extracting needs chroot, hence privilege). */
 	int flags = ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
 		    ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
@@ -731,7 +739,7 @@ int extract_archive(struct extract *x)
 			fail(x, name ? name : "", "%s", why);
 			goto out;
 		}
-		if (x->whiteouts && (r = take_whiteout(x, name)) != 0) {
+		if (x->whiteouts && (r = take_whiteout(x, name, e)) != 0) {
 			if (r < 0)
 				goto out;
 			continue;
@@ -740,6 +748,17 @@ int extract_archive(struct extract *x)
 			goto out;
 		if (x->nimplied && archive_entry_filetype(e) == AE_IFDIR)
 			strv_push(&x->explicit, &x->nexplicit, layer_path(name));
+		/* libarchive leaves the times of "." (there already) alone:
+		 * set at the end, so that the layer packs as it came. */
+		if (archive_entry_filetype(e) == AE_IFDIR && archive_entry_mtime_is_set(e)) {
+			char *lp = layer_path(name);
+			if (!*lp) {
+				root_t[0] = root_t[1] = (struct timespec){ archive_entry_mtime(e),
+									   archive_entry_mtime_nsec(e) };
+				root_t_set = true;
+			}
+			free(lp);
+		}
 		link = archive_entry_hardlink(e);
 		if (link && (why = entry_bad_path(link))) {
 			fail(x, name, "hard link to '%.120s': %s", link, why);
@@ -779,6 +798,10 @@ int extract_archive(struct extract *x)
 	/* Applies the deferred directory permissions and times. */
 	if (archive_write_close(out) != ARCHIVE_OK) {
 		fail(x, NULL, "%s", lib_error(out, ebuf, sizeof(ebuf)));
+		goto out;
+	}
+	if (root_t_set && utimensat(AT_FDCWD, ".", root_t, 0) < 0) {
+		fail(x, ".", "set its times: %s", strerror(errno));
 		goto out;
 	}
 	x->entries = entries;

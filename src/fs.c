@@ -243,3 +243,50 @@ fail:
 	errno = e;
 	return -1;
 }
+
+/* An output file NAME in DIRFD that appears whole or not at all: unnamed
+ * (O_TMPFILE) until out_publish names it, so that even a kill -9 leaves
+ * nothing; where the filesystem has no O_TMPFILE, ".NAME.tmp-PID" beside
+ * it, removed by out_discard. */
+int out_create(struct out_file *o, int dirfd, const char *name, mode_t mode)
+{
+	o->dirfd = dirfd;
+	o->name = name;
+	o->tmp[0] = 0;
+	if ((o->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)) >= 0)
+		return o->fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -1;
+	snprintf(o->tmp, sizeof(o->tmp), ".%.200s.tmp-%ld", name, (long)getpid());
+	return o->fd = openat(dirfd, o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+}
+
+/* Synced and named NAME, replacing what had that name. */
+int out_publish(struct out_file *o)
+{
+	char proc[40];
+
+	if (fsync(o->fd) < 0)
+		return -1;
+	if (!o->tmp[0]) {
+		/* A name of its own first (linkat never replaces), then renamed. */
+		snprintf(o->tmp, sizeof(o->tmp), ".%.200s.tmp-%ld", o->name, (long)getpid());
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+		if (linkat(o->fd, "", o->dirfd, o->tmp, AT_EMPTY_PATH) < 0 &&
+		    linkat(AT_FDCWD, proc, o->dirfd, o->tmp, AT_SYMLINK_FOLLOW) < 0) {
+			o->tmp[0] = 0;
+			return -1;
+		}
+	}
+	if (renameat(o->dirfd, o->tmp, o->dirfd, o->name) < 0)
+		return -1;
+	o->tmp[0] = 0;
+	return 0;
+}
+
+void out_discard(struct out_file *o)
+{
+	if (o->tmp[0])
+		unlinkat(o->dirfd, o->tmp, 0);
+	o->tmp[0] = 0;
+}

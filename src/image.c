@@ -579,8 +579,9 @@ void load_clean_debris(int rootfd)
 	struct dirent *de;
 
 	while (d && (de = readdir(d))) {
-		/* (A commit stages its image as a load does.) */
-		if (strncmp(de->d_name, "load-", 5) && strncmp(de->d_name, "commit-", 7))
+		/* (A commit and a save stage images as a load does.) */
+		if (strncmp(de->d_name, "load-", 5) && strncmp(de->d_name, "commit-", 7) &&
+		    strncmp(de->d_name, "save-", 5))
 			continue;
 		int dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)

@@ -63,6 +63,14 @@ int rm_tree_nocross(int dirfd, const char *name);
  * pipe) into a new NUL-terminated buffer. -1 with errno. */
 int read_fd_max(int fd, size_t max, char **buf, size_t *len);
 int write_file_atomic(const char *path, const char *text);	/* tmp + rename */
+struct out_file {
+	int fd, dirfd;
+	const char *name;
+	char tmp[240];	/* a named temporary (no O_TMPFILE there), or "" */
+};
+int out_create(struct out_file *o, int dirfd, const char *name, mode_t mode);	/* fd, or -1 */
+int out_publish(struct out_file *o);	/* fsync, then named: appears whole */
+void out_discard(struct out_file *o);	/* what a failed one left */
 
 /* --- mount.c ----------------------------------------------------------------- */
 /* "lowerdir=L1:L2,upperdir=U,workdir=W" into BUF; -1 with EINVAL for a path
@@ -301,12 +309,15 @@ void entry_filter_xattrs(struct archive_entry *e);	/* drop all but user.*, secur
 /* --- pack.c: the tar writer (mdk-pack, commit, save, export) ---------------- */
 #define PACK_GZIP 1	/* gzip the stream */
 #define PACK_LAYER 2	/* DIR is an overlay layer: whiteouts and opaque dirs as .wh. */
+#define PACK_BARE 4	/* entries named NAME, not ./NAME; no entry for DIR itself */
 struct pack_result {
 	char digest[72];	/* "sha256:HEX" of the stream as written */
 	uint64_t size;
 };
-/* Write DIR (relative to the cwd, entries "./...") to FD; RES may be NULL.
- * -1 with ERR set on failure. */
+/* Write DIR, which must be the cwd ("."), to FD; RES may be NULL. -1 with
+ * ERR set on failure. */
 int pack_tree(const char *dir, int fd, unsigned flags, struct pack_result *res, char *err, size_t errlen);
+/* The same of directory DIRFD, from inside a chroot of it, in a confined child. */
+int pack_confined(int dirfd, int out, unsigned flags, struct pack_result *res, char *err, size_t errlen);
 
 #endif

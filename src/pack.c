@@ -14,12 +14,17 @@
  * leads out of it. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -51,31 +56,30 @@ static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_
 	return (la_ssize_t)n;
 }
 
-/* The file's data, holes written as zeros (the reader gives blocks with
- * offsets; data after a hole would otherwise move up). */
-static int copy_file(struct archive *disk, struct archive *out, int64_t size)
+/* SIZE bytes of the file on FD: what a file that shrank meanwhile lacks is
+ * zeros, what it grew by is left out (the header said SIZE). Holes read as
+ * zeros. */
+static int copy_file(struct archive *out, int fd, int64_t size)
 {
-	static const char zeros[65536];
-	const void *buf;
-	size_t n;
-	int64_t off, pos = 0;
-	int r;
+	static char buf[128 * 1024];
+	int64_t pos = 0;
 
-	while ((r = archive_read_data_block(disk, &buf, &n, &off)) == ARCHIVE_OK || r == ARCHIVE_EOF) {
-		int64_t upto = r == ARCHIVE_EOF ? size : off;
-		while (pos < upto) {
-			size_t k = upto - pos > (int64_t)sizeof(zeros) ? sizeof(zeros) : (size_t)(upto - pos);
-			if (archive_write_data(out, zeros, k) < 0)
-				return -1;
-			pos += (int64_t)k;
-		}
-		if (r == ARCHIVE_EOF)
-			return 0;
-		if (n && archive_write_data(out, buf, n) < 0)
+	while (pos < size) {
+		size_t want = size - pos > (int64_t)sizeof(buf) ? sizeof(buf) : (size_t)(size - pos);
+		ssize_t n = read(fd, buf, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			return -1;
-		pos = off + (int64_t)n;
+		if (n == 0) {
+			memset(buf, 0, want);
+			n = (ssize_t)want;
+		}
+		if (archive_write_data(out, buf, (size_t)n) < 0)
+			return -1;
+		pos += n;
 	}
-	return -1;
+	return 0;
 }
 
 /* Is E overlay's mark of an opaque directory? (Looked at before the
@@ -107,6 +111,8 @@ static void to_whiteout(struct archive_entry *e)
 	archive_entry_set_rdev(e, 0);
 	archive_entry_set_size(e, 0);
 	archive_entry_xattr_clear(e);
+	/* Overlay links its whiteouts to one inode: each stands alone here. */
+	archive_entry_set_nlink(e, 1);
 }
 
 /* DIR/.wh..wh..opq for the opaque directory E. */
@@ -133,68 +139,179 @@ static int write_opaque(struct archive *out, struct archive_entry *dir)
 	return r < ARCHIVE_WARN ? -1 : 0;
 }
 
+struct walk {
+	struct archive *disk, *out;
+	struct archive_entry_linkresolver *links;
+	dev_t dev;
+	unsigned flags;
+	const char *what;	/* the entry being written, for messages */
+	char *err;
+	size_t errlen;
+};
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int lib_fail(struct walk *w, const char *path)
+{
+	const char *m = archive_error_string(w->out) ? archive_error_string(w->out) :
+			archive_error_string(w->disk);
+	snprintf(w->err, w->errlen, "%s: %s", path, m ? m : strerror(errno));
+	return -1;
+}
+
+/* Write the entry PATH (NAME in DIRFD; ST its lstat), data included. */
+static int emit(struct walk *w, int dirfd, const char *name, const char *path, const struct stat *st)
+{
+	struct archive_entry *e = archive_entry_new(), *x, *spare = NULL;
+	int fd = -1, ret = -1;
+	bool opaque = false;
+
+	if (!e)
+		die("out of memory");
+	/* Through an fd where one can be had without side effects; libarchive
+	 * takes the rest (symlinks, devices, fifos) by PATH, from the cwd. */
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+		if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
+			snprintf(w->err, w->errlen, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+	archive_entry_copy_pathname(e, path);
+	if (archive_read_disk_entry_from_file(w->disk, e, fd, st) < ARCHIVE_WARN) {
+		lib_fail(w, path);
+		goto out;
+	}
+	/* Only what a layer means: no access or change times, no names. */
+	archive_entry_unset_atime(e);
+	archive_entry_unset_ctime(e);
+	archive_entry_unset_birthtime(e);
+	archive_entry_set_uname(e, NULL);
+	archive_entry_set_gname(e, NULL);
+	if (w->flags & PACK_LAYER) {
+		opaque = opaque_dir(e);
+		if (S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0))
+			to_whiteout(e);
+	}
+	entry_filter_xattrs(e);
+	x = e;
+	archive_entry_linkify(w->links, &x, &spare);
+	if (x) {
+		if (archive_write_header(w->out, x) < ARCHIVE_WARN ||
+		    (archive_entry_size(x) > 0 && !archive_entry_hardlink(x) &&
+		     copy_file(w->out, fd, archive_entry_size(x)) < 0) ||
+		    (opaque && write_opaque(w->out, x) < 0)) {
+			lib_fail(w, path);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	archive_entry_free(e);
+	return ret;
+}
+
+/* The entries below directory DIRFD (PATH), by name: the same tree gives
+ * the same stream. Directories on another filesystem (mounts) are written
+ * but not entered. */
+static int walk(struct walk *w, int dirfd, const char *path)
+{
+	int dfd = dup(dirfd), ret = -1;
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!d) {
+		snprintf(w->err, w->errlen, "%s: %s", path, strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap && !(names = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names))))
+			die("out of memory");
+		names[n++] = xasprintf("%s", de->d_name);
+	}
+	if (errno) {
+		snprintf(w->err, w->errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		char *p = *path ? xasprintf("%s/%s", path, names[i]) : xasprintf("%s", names[i]);
+		int r = fstatat(dirfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ? -1 : 0;
+
+		if (r < 0)
+			snprintf(w->err, w->errlen, "%s: %s", p, strerror(errno));
+		else
+			r = emit(w, dirfd, names[i], p, &st);
+		if (r == 0 && S_ISDIR(st.st_mode) && st.st_dev == w->dev) {
+			int sub = openat(dirfd, names[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub < 0) {
+				snprintf(w->err, w->errlen, "%s: %s", p, strerror(errno));
+				r = -1;
+			} else {
+				r = walk(w, sub, p);
+				close(sub);
+			}
+		}
+		free(p);
+		if (r < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return ret;
+}
+
 int pack_tree(const char *dir, int fd, unsigned flags, struct pack_result *res, char *err, size_t errlen)
 {
 	struct out o = { .fd = fd };
-	struct archive *disk = archive_read_disk_new(), *out = archive_write_new();
-	struct archive_entry_linkresolver *links = archive_entry_linkresolver_new();
-	struct archive_entry *e = archive_entry_new();
-	const char *what = dir;
-	int r, ret = -1;
+	struct walk w = { .disk = archive_read_disk_new(), .out = archive_write_new(),
+			  .links = archive_entry_linkresolver_new(), .flags = flags, .err = err,
+			  .errlen = errlen };
+	struct stat st;
+	int top = -1, ret = -1;
 
-	if (!disk || !out || !links || !e)
+	if (!w.disk || !w.out || !w.links)
 		die("out of memory");
 	sha256_init(&o.h);
-	archive_write_set_format_pax_restricted(out);
+	archive_write_set_format_pax_restricted(w.out);
 	if (flags & PACK_GZIP)
-		archive_write_add_filter_gzip(out);
-	/* Whole blocks, and no padding past the end: the stream's hash is the
-	 * file's. */
-	archive_write_set_bytes_in_last_block(out, 1);
-	/* No uname/gname lookup: numeric ids only, as docker export. */
-	archive_read_disk_set_symlink_physical(disk);
-	archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS);
-	if (archive_write_open(out, &o, NULL, out_write, NULL) != ARCHIVE_OK) {
-		snprintf(err, errlen, "%s", archive_error_string(out));
-		goto done;
-	}
-	if (archive_read_disk_open(disk, dir) != ARCHIVE_OK) {
-		snprintf(err, errlen, "%s: %s", dir, archive_error_string(disk));
-		goto done;
-	}
+		archive_write_add_filter_gzip(w.out);
+	/* No padding past the end: the stream's hash is the file's. */
+	archive_write_set_bytes_in_last_block(w.out, 1);
 	/* Hard links: the first name carries the data, the others link to it. */
-	archive_entry_linkresolver_set_strategy(links, archive_format(out));
-	while ((r = archive_read_next_header2(disk, e)) != ARCHIVE_EOF) {
-		struct archive_entry *w = e, *spare = NULL;
-		bool opaque = false;
-
-		if (r < ARCHIVE_WARN) {
-			snprintf(err, errlen, "%s: %s", dir, archive_error_string(disk));
-			goto done;
-		}
-		archive_read_disk_descend(disk);
-		archive_entry_set_uname(e, NULL);
-		archive_entry_set_gname(e, NULL);
-		if (flags & PACK_LAYER) {
-			opaque = opaque_dir(e);
-			if (archive_entry_filetype(e) == AE_IFCHR && archive_entry_rdev(e) == makedev(0, 0))
-				to_whiteout(e);
-		}
-		entry_filter_xattrs(e);
-		archive_entry_linkify(links, &w, &spare);
-		if (!w)
-			continue;
-		what = archive_entry_pathname(w);
-		if (archive_write_header(out, w) < ARCHIVE_WARN)
-			goto lib_error;
-		if (archive_entry_size(w) > 0 && !archive_entry_hardlink(w) &&
-		    copy_file(disk, out, archive_entry_size(w)) < 0)
-			goto lib_error;
-		if (opaque && write_opaque(out, w) < 0)
-			goto lib_error;
+	archive_entry_linkresolver_set_strategy(w.links, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED);
+	if (archive_write_open(w.out, &o, NULL, out_write, NULL) != ARCHIVE_OK) {
+		snprintf(err, errlen, "%s", archive_error_string(w.out));
+		goto done;
 	}
-	if (archive_write_close(out) != ARCHIVE_OK)
-		goto lib_error;
+	if ((top = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fstat(top, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		goto done;
+	}
+	w.dev = st.st_dev;
+	/* Entries are named "./NAME", or NAME (paths from the cwd, which DIR is). */
+	if (flags & PACK_BARE ? walk(&w, top, "") < 0 :
+	    emit(&w, AT_FDCWD, dir, ".", &st) < 0 || walk(&w, top, ".") < 0)
+		goto done;
+	if (archive_write_close(w.out) != ARCHIVE_OK) {
+		lib_fail(&w, dir);
+		goto done;
+	}
 	if (res) {
 		uint8_t d[SHA256_DIGEST_SIZE];
 		sha256_digest(&o.h, sizeof(d), d);
@@ -204,15 +321,65 @@ int pack_tree(const char *dir, int fd, unsigned flags, struct pack_result *res, 
 		res->size = o.size;
 	}
 	ret = 0;
-	goto done;
-lib_error:
-	snprintf(err, errlen, "%s: %s", what,
-		 archive_error_string(out) ? archive_error_string(out) :
-		 archive_error_string(disk) ? archive_error_string(disk) : "failed");
 done:
-	archive_entry_free(e);
-	archive_entry_linkresolver_free(links);
-	archive_read_free(disk);
-	archive_write_free(out);
+	if (top >= 0)
+		close(top);
+	archive_entry_linkresolver_free(w.links);
+	archive_read_free(w.disk);
+	archive_write_free(w.out);
 	return ret;
+}
+
+/* pack_tree of directory DIRFD from inside a chroot of it, in a child that
+ * keeps no fd but OUT and its report's, and can gain no privilege: for the
+ * trees a container or an image wrote. OUT is synced when it is a file. */
+int pack_confined(int dirfd, int out, unsigned flags, struct pack_result *res, char *err, size_t errlen)
+{
+	struct pack_result r = { 0 };
+	char msg[600] = "";
+	int p[2], st;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!pid) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+		if (fchdir(dirfd) < 0 || chroot(".") < 0) {
+			snprintf(msg, sizeof(msg), "confine the reader: %s", strerror(errno));
+		} else {
+			close_fds_but(out, p[1], -1);
+			if (pack_tree(".", out, flags, &r, msg, sizeof(msg)) == 0 && fsync(out) < 0 &&
+			    errno != EINVAL)
+				snprintf(msg, sizeof(msg), "write: %s", strerror(errno));
+		}
+		if (write(p[1], &r, sizeof(r)) != sizeof(r) || write(p[1], msg, strlen(msg)) < 0)
+			_exit(1);
+		_exit(msg[0] ? 1 : 0);
+	}
+	close(p[1]);
+	ssize_t got = read(p[0], &r, sizeof(r)), m = read(p[0], msg, sizeof(msg) - 1);
+	close(p[0]);
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "wait: %s", strerror(errno));
+			return -1;
+		}
+	if (got == (ssize_t)sizeof(r) && m <= 0 && WIFEXITED(st) && !WEXITSTATUS(st)) {
+		if (res)
+			*res = r;
+		return 0;
+	}
+	msg[m > 0 ? m : 0] = 0;
+	snprintf(err, errlen, "%s", msg[0] ? msg : WIFSIGNALED(st) ? "killed" : "failed");
+	return -1;
 }
