@@ -546,6 +546,18 @@ hf g13 3 3 1 "$@"
 # shellcheck disable=SC2086
 wrap $PODMAN rm -f -t 0 mdkb-pc >/dev/null
 
+# 14. save of the Debian minbase image (the 3-layer OCI archive, loaded
+# untimed into each store) to a file on the tmpfs, removed by --prepare.
+# podman save needs no runtime: unwrapped.
+log "measuring: save"
+"$MDK" load -q -R "$MDK_ROOT" -t mdkb-deb:1 "$OCITAR" >/dev/null
+pid_deb=$($PODMAN load -q -i "$OCITAR" | sed -n 's/^Loaded image[^:]*: *//p' | tail -n 1)
+[ -n "$pid_deb" ] || die "podman load of $OCITAR printed no image"
+$PODMAN tag "$pid_deb" mdkb-deb:1
+hf g14 4 3 1 --prepare "rm -f $W/save-m.tar" -n m-docker "$MDOCKER save -o $W/save-m.tar mdkb-deb:1" \
+	--prepare "rm -f $W/save-p.tar" -n podman "$PODMAN save -q -o $W/save-p.tar mdkb-deb:1"
+rm -f "$W/save-m.tar" "$W/save-p.tar"
+
 # --- report ------------------------------------------------------------------
 ver() { "$@" 2>&1 | head -n 1; }
 echo "## mdk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
