@@ -295,21 +295,18 @@ static void read_state(const char *id, struct state *s)
 	free(path);
 }
 
-/* The config of image ID (the parent), parsed. */
+/* The config of image DIGEST (the parent), parsed. */
 static json_t *parent_config(const char *digest)
 {
-	char *path = xasprintf("blobs/sha256/%s", digest + 7), *buf;
 	size_t len;
-	int fd = openat(rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char *buf = blob_read(rootfd, digest + 7, &len);
 	json_t *j;
 
-	if (fd < 0 || read_fd_max(fd, 4u << 20, &buf, &len) < 0)
-		die_errno("image %s: read its config '%s/%s'", digest, root, path);
-	close(fd);
+	if (!buf)
+		die_errno("image %s: read its config '%s/blobs/sha256/%s'", digest, root, digest + 7);
 	if (!(j = json_loadb(buf, len, 0, NULL)) || !json_is_object(j))
 		die("image %s: its config is not JSON", digest);
 	free(buf);
-	free(path);
 	return j;
 }
 
@@ -361,10 +358,7 @@ int commit_main(int argc, char **argv)
 		die_errno("data root '%s'", store_root(rootflag));
 	main_pid = getpid();
 	atexit(cleanup);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_stop_signals(on_signal);
 
 	/* The container's lock (as rm and prune take it): it stays while read. */
 	char *rw = xasprintf("layers/%s+rw", id);
@@ -377,14 +371,9 @@ int commit_main(int argc, char **argv)
 	struct state s;
 	read_state(id, &s);
 
-	if ((tmpfd = store_dir(rootfd, "tmp")) < 0)
-		die_errno("mkdir '%s/tmp'", root);
-	load_clean_debris(rootfd);
-	snprintf(stage, sizeof(stage), "commit-%ld", (long)getpid());
-	if (mkdirat(tmpfd, stage, 0700) < 0 ||
-	    (stagefd = openat(tmpfd, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    flock(stagefd, LOCK_EX) < 0)
-		die_errno("make '%s/tmp/%s'", root, stage);
+	if ((stagefd = stage_make(rootfd, "commit", stage, sizeof(stage))) < 0 ||
+	    (tmpfd = openat(rootfd, "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_errno("make '%s/tmp/commit-%ld'", root, (long)getpid());
 
 	/* The parent: a loaded image's config and layers, or a config of our
 	 * own over the archive image's layers (packed here, bottom first). */

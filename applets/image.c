@@ -64,17 +64,14 @@ static char *root;
 
 static json_t *load_config(const char *id)
 {
-	char path[100], *buf;
 	size_t len;
-	int fd;
+	char *buf = blob_read(rootfd, id, &len);
 	json_t *j;
 
-	snprintf(path, sizeof(path), "blobs/sha256/%.64s", id);
-	if ((fd = openat(rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+	if (!buf && errno != ENOENT)
+		die_errno("read '%s/blobs/sha256/%.64s'", root, id);
+	if (!buf)
 		return json_object();	/* a config-less image */
-	if (read_fd_max(fd, 4u << 20, &buf, &len) < 0)
-		die_errno("read '%s/%s'", root, path);
-	close(fd);
 	j = json_loadb(buf, len, 0, NULL);
 	free(buf);
 	return j ? j : json_object();
@@ -404,10 +401,7 @@ static int cmd_import(int argc, char **argv)
 	import_tmp = xasprintf("images/.%s.import-%ld", name, (long)getpid());
 	atexit(import_cleanup);
 	/* No SA_RESTART: a read of stdin that waits is interrupted too. */
-	struct sigaction sa = { .sa_handler = import_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_stop_signals(import_signal);
 	if ((out = openat(rootfd, import_tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 			  0600)) < 0)
 		die_errno("create '%s/%s'", root, import_tmp);

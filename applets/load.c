@@ -1112,20 +1112,13 @@ int load_main(int argc, char **argv)
 		die_errno("lock '%s/.store.lock'", root);
 	main_pid = getpid();
 	atexit(cleanup);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_stop_signals(on_signal);
 
-	int tfd = store_dir(rootfd, "tmp");
+	if ((stagefd = stage_make(rootfd, "load", stage_name, sizeof(stage_name))) < 0)
+		die_errno("make '%s/tmp/load-%ld'", root, (long)getpid());
+	int tfd = openat(rootfd, "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (tfd < 0)
-		die_errno("mkdir '%s/tmp'", root);
-	load_clean_debris(rootfd);
-	snprintf(stage_name, sizeof(stage_name), "load-%ld", (long)getpid());
-	if (mkdirat(tfd, stage_name, 0700) < 0 ||
-	    (stagefd = openat(tfd, stage_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    flock(stagefd, LOCK_EX) < 0)
-		die_errno("make '%s/tmp/%s'", root, stage_name);
+		die_errno("open '%s/tmp'", root);
 
 	in = strcmp(input, "-") ? open(input, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
 	if (in < 0 || fstat(in, &st) < 0)

@@ -135,20 +135,15 @@ static char *full_name(const char *ref)
 	return xasprintf("docker.io/%s", ref);
 }
 
-static json_t *read_config(const char *id)
+/* Image ID's config: its bytes in *RAW, parsed. */
+static json_t *read_config(const char *id, char **raw, size_t *len)
 {
-	char *path = xasprintf("blobs/sha256/%s", id), *buf;
-	size_t len;
-	int fd = openat(rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	json_t *j;
 
-	if (fd < 0 || read_fd_max(fd, 4u << 20, &buf, &len) < 0)
-		die_errno("image sha256:%s: read its config '%s/%s'", id, root, path);
-	close(fd);
-	if (!(j = json_loadb(buf, len, 0, NULL)) || !json_is_object(j))
+	if (!(*raw = blob_read(rootfd, id, len)))
+		die_errno("image sha256:%s: read its config '%s/blobs/sha256/%s'", id, root, id);
+	if (!(j = json_loadb(*raw, *len, 0, NULL)) || !json_is_object(j))
 		die("image sha256:%s: its config is not JSON", id);
-	free(buf);
-	free(path);
 	return j;
 }
 
@@ -187,10 +182,7 @@ int save_main(int argc, char **argv)
 		die_errno("lock '%s/.store.lock'", root);
 	main_pid = getpid();
 	atexit(cleanup);
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_stop_signals(on_signal);
 
 	/* Every name first: a wrong one fails before any work. */
 	char ids[IMAGES_MAX][65], refs[IMAGES_MAX][400];
@@ -226,14 +218,14 @@ int save_main(int argc, char **argv)
 			die("-o '%s': exists already", output);
 		stage = xasprintf(".%s.tmp-%ld", base, (long)getpid());
 	} else {
-		if ((stagedir = store_dir(rootfd, "tmp")) < 0)
-			die_errno("mkdir '%s/tmp'", root);
-		load_clean_debris(rootfd);
-		stage = xasprintf("save-%ld", (long)getpid());
+		char name[64];
+		if ((stagefd = stage_make(rootfd, "save", name, sizeof(name))) < 0 ||
+		    (stagedir = openat(rootfd, "tmp", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die_errno("make '%s/tmp/save-%ld'", root, (long)getpid());
+		stage = xasprintf("%s", name);
 	}
-	if (mkdirat(stagedir, stage, 0755) < 0 ||
-	    (stagefd = openat(stagedir, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
-	    flock(stagefd, LOCK_EX) < 0)
+	if (dir && (mkdirat(stagedir, stage, 0755) < 0 ||
+		    (stagefd = openat(stagedir, stage, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0))
 		die_errno("make '%s'", stage);
 	int blobs = store_dir(stagefd, "blobs/sha256");
 	if (blobs < 0)
@@ -248,7 +240,9 @@ int save_main(int argc, char **argv)
 		struct image im;
 		if (image_read(rootfd, ids[i], &im) < 0)
 			die_errno("read '%s/image/%s'", root, ids[i]);
-		json_t *cfg = read_config(ids[i]);
+		char *obuf;
+		size_t olen;
+		json_t *cfg = read_config(ids[i], &obuf, &olen), *was = json_deep_copy(cfg);
 		json_t *diffids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
 		if (!json_is_array(diffids) || json_array_size(diffids) != im.nlayers)
 			die("image sha256:%s: its config's rootfs.diff_ids does not match its %zu layers",
@@ -273,20 +267,13 @@ int save_main(int argc, char **argv)
 		if (!text)
 			die("out of memory");
 		/* The store's own bytes when nothing changed: the same ID. */
-		char *orig = xasprintf("blobs/sha256/%s", ids[i]), *obuf;
-		size_t olen;
-		int ofd = openat(rootfd, orig, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (ofd < 0 || read_fd_max(ofd, 4u << 20, &obuf, &olen) < 0)
-			die_errno("read '%s/%s'", root, orig);
-		close(ofd);
-		json_t *was = json_loadb(obuf, olen, 0, NULL);
 		if (json_equal(was, cfg)) {
 			free(text);
-			text = xasprintf("%.*s", (int)olen, obuf);
+			text = obuf;
+		} else {
+			free(obuf);
 		}
 		json_decref(was);
-		free(obuf);
-		free(orig);
 		json_t *cdesc = put_blob(blobs, "application/vnd.oci.image.config.v1+json", text);
 		free(text);
 		json_t *m = json_pack("{s:i, s:s, s:O, s:o}", "schemaVersion", 2, "mediaType",

@@ -179,10 +179,7 @@ int unpack_main(int argc, char **argv)
 		die_errno("%s: remove debris of an earlier unpack in '%s/layers'", name, root);
 
 	/* Interrupted: stop at the next entry and remove the partial layer. */
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_stop_signals(on_signal);
 
 	snprintf(tmp, sizeof(tmp), ".tmp-%s@%ld", name, (long)getpid());
 	if (mkdirat(layersfd, tmp, 0755) < 0)

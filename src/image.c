@@ -611,3 +611,42 @@ const char *image_arch(void)
 			return map[i][1];
 	return u.machine;
 }
+
+/* The bytes of blob blobs/sha256/HEX (a config or manifest: at most 4 MiB),
+ * NUL-terminated. NULL with errno. */
+char *blob_read(int rootfd, const char *hex, size_t *len)
+{
+	char path[100], *buf;
+	int fd, e;
+
+	snprintf(path, sizeof(path), "blobs/sha256/%.64s", hex);
+	if ((fd = openat(rootfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return NULL;
+	e = read_fd_max(fd, 4u << 20, &buf, len) < 0 ? errno : 0;
+	close(fd);
+	return e ? (errno = e, NULL) : buf;
+}
+
+/* A staging directory tmp/PREFIX-PID of the data root, locked while we live
+ * (load_clean_debris removes the unlocked ones, as it does first). Its fd,
+ * its name in NAME; -1 with errno. */
+int stage_make(int rootfd, const char *prefix, char *name, size_t n)
+{
+	int tfd = store_dir(rootfd, "tmp"), fd = -1, e;
+
+	if (tfd < 0)
+		return -1;
+	load_clean_debris(rootfd);
+	snprintf(name, n, "%s-%ld", prefix, (long)getpid());
+	if (mkdirat(tfd, name, 0700) == 0 &&
+	    (fd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+	    flock(fd, LOCK_EX) == 0) {
+		close(tfd);
+		return fd;
+	}
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	close(tfd);
+	return errno = e, -1;
+}

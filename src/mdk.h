@@ -140,6 +140,7 @@ int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);	/* stat 4, 22 
 int proc_starttime(pid_t pid, unsigned long long *start);	/* /proc/PID/stat 22 */
 void close_fds_except(int keep);
 void close_fds_but(int a, int b, int c);	/* -1: none */
+void catch_stop_signals(void (*fn)(int));	/* INT, TERM, HUP; no SA_RESTART */
 int loopback_up(void);
 void sig_take_over(sigset_t *set);
 int init_loop(pid_t cmd);
@@ -277,6 +278,8 @@ int store_gc(int rootfd, bool verbose);
 uint64_t chain_size(int rootfd, const char *hex);
 void load_clean_debris(int rootfd);
 const char *image_arch(void);	/* amd64, arm64... */
+char *blob_read(int rootfd, const char *hex, size_t *len);	/* blobs/sha256/HEX, or NULL */
+int stage_make(int rootfd, const char *prefix, char *name, size_t n);	/* tmp/PREFIX-PID, locked */
 
 /* --- archive.c ---------------------------------------------------------------
  * Extract the tar archive on FD (any compression) into the current directory.

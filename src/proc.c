@@ -509,3 +509,14 @@ int proc_starttime(pid_t pid, unsigned long long *start)
 {
 	return proc_stat(pid, NULL, start);
 }
+
+/* INT, TERM and HUP call FN (no SA_RESTART: a blocking read returns): the
+ * applets that must undo what they began stop at their next step. */
+void catch_stop_signals(void (*fn)(int))
+{
+	struct sigaction sa = { .sa_handler = fn };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
