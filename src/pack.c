@@ -32,6 +32,7 @@
 
 struct out {
 	int fd;
+	bool hash;	/* (only when asked: a whole archive needs no digest) */
 	struct sha256_ctx h;
 	uint64_t size;
 };
@@ -51,7 +52,8 @@ static la_ssize_t out_write(struct archive *a, void *arg, const void *buf, size_
 		}
 		off += (size_t)w;
 	}
-	sha256_update(&o->h, n, buf);
+	if (o->hash)
+		sha256_update(&o->h, n, buf);
 	o->size += n;
 	return (la_ssize_t)n;
 }
@@ -278,7 +280,7 @@ out:
 
 int pack_tree(const char *dir, int fd, unsigned flags, struct pack_result *res, char *err, size_t errlen)
 {
-	struct out o = { .fd = fd };
+	struct out o = { .fd = fd, .hash = res != NULL };
 	struct walk w = { .disk = archive_read_disk_new(), .out = archive_write_new(),
 			  .links = archive_entry_linkresolver_new(), .flags = flags, .err = err,
 			  .errlen = errlen };

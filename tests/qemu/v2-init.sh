@@ -56,6 +56,7 @@ check() {
 	if "$@"; then ok "$_n"; else bad "$_n" "$_d"; fi
 }
 eq() { [ "$1" = "$2" ]; }
+contains_1() { case " $1 " in *" 1 "*) return 0 ;; esac; return 1; }
 
 wait_for() {
 	_w=0
@@ -288,6 +289,37 @@ mnts=$(grep -c " $MDK_ROOT/rootfs/" /proc/mounts)
 check overlay-run "unpack rc=$urc ($layer) up rc=$orc ($root) run rc=$rrc out=[$out] upper=[$upper] down rc=$drc ($down) mounts left=$mnts dir=$(ls -d $P/v2o 2>&1)" \
 	eval '[ $urc -eq 0 ] && [ $orc -eq 0 ] && [ $rrc -eq 0 ] && [ "$(echo $out)" = "data overlay" ] &&
 		[ "$upper" = data ] && [ $drc -eq 0 ] && [ "$mnts" -eq 0 ] && [ ! -e $P/v2o ]'
+
+# --- commit of a running container: frozen while its layer is read, thawed after -------------
+# Its 20 MB file takes the packer a while here (tcg): a sampler of
+# cgroup.freeze sees it frozen meanwhile.
+root=$(mdk overlay-up -l bb v2f 2>&1)
+mdk run -d --id v2f --log /tmp/v2f.log --pid-file /tmp/v2f.pid "$root" \
+	sh -c 'head -c 20000000 /dev/zero >/big; echo x >/x; : >/ready; while :; do sleep 1; done' >/dev/null 2>&1
+ready() { [ -e "$MDK_ROOT/layers/v2f+rw/fs/ready" ]; }
+wait_for ready
+MON=$(sed -n 's/^pid=//p' /tmp/v2f.pid)
+rm -f /tmp/cdone
+(while [ ! -e /tmp/cdone ]; do cat "$P/v2f/cgroup.freeze"; done) >/tmp/samples 2>&1 &
+S=$!
+cout=$(mdk commit v2f snap:1 2>/tmp/cerr)
+crc=$?
+: >/tmp/cdone
+wait $S
+fz=$(cat "$P/v2f/cgroup.freeze" 2>&1)
+ev=$(grep frozen "$P/v2f/cgroup.events" 2>&1)
+seen=$(sort -u /tmp/samples | tr '\n' ' ')
+groot=$(mdk overlay-up -i snap:1 v2g 2>&1)
+gout=$(mdk run --id v2g "$groot" sh -c 'cat /x; wc -c </big' 2>&1 | tr '\n' ' ')
+mdk overlay-down v2g >/dev/null 2>&1
+alive=$(gone "$MON" || echo yes)
+kill "$MON" 2>/dev/null
+wait_for gone "$MON"
+mdk overlay-down v2f >/dev/null 2>&1
+mdk image rm snap:1 >/dev/null 2>&1
+check commit-frozen "rc=$crc out=$cout stderr=[$(cat /tmp/cerr)] cgroup.freeze seen: [$seen] after: $fz, $ev; monitor alive after: $alive; the image: [$gout] dir=$(ls -d $P/v2f 2>&1)" \
+	eval '[ $crc -eq 0 ] && [ -z "$(cat /tmp/cerr)" ] && contains_1 "$seen" && [ "$fz" = 0 ] &&
+		[ "$ev" = "frozen 0" ] && [ "$alive" = yes ] && [ "$gout" = "x 20000000 " ] && [ ! -e $P/v2f ]'
 
 # --- nothing left -----------------------------------------------------------------------------
 left=$(find $P -mindepth 1 -type d 2>&1)
