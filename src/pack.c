@@ -17,13 +17,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -168,18 +171,32 @@ static int lib_fail(struct walk *w, const char *path)
 static int emit(struct walk *w, int dirfd, const char *name, const char *path, const struct stat *st)
 {
 	struct archive_entry *e = archive_entry_new(), *x, *spare = NULL;
+	struct stat now;
 	int fd = -1, ret = -1;
 	bool opaque = false;
 
 	if (!e)
 		die("out of memory");
 	/* Through an fd where one can be had without side effects; libarchive
-	 * takes the rest (symlinks, devices, fifos) by PATH, from the cwd. */
-	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
-		if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC)) < 0) {
+	 * takes the rest (symlinks, devices, fifos) by PATH, from the cwd. The
+	 * name may have been swapped since ST was read (a running container):
+	 * O_NONBLOCK so a fifo swapped in cannot hang us, and what was opened
+	 * must be what was stat'ed, else its data would go out under ST's
+	 * header. (A device swapped in is not opened at all where the tree is
+	 * mounted nodev, as pack_confined's is.) */
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) {
+		if ((fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+		    fstat(fd, &now) < 0) {
 			snprintf(w->err, w->errlen, "%s: %s", path, strerror(errno));
 			goto out;
 		}
+		if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_ino != st->st_ino ||
+		    now.st_dev != st->st_dev) {
+			snprintf(w->err, w->errlen, "%s: replaced while it was read", path);
+			goto out;
+		}
+		st = &now;
+	}
 	archive_entry_copy_pathname(e, path);
 	if (archive_read_disk_entry_from_file(w->disk, e, fd, st) < ARCHIVE_WARN) {
 		lib_fail(w, path);
@@ -354,9 +371,24 @@ int pack_confined(int dirfd, int out, unsigned flags, struct pack_result *res, c
 		return -1;
 	}
 	if (!pid) {
+		/* The caller's stop handlers would only set its flag here: a ^C
+		 * to the group ends the packer. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		if (fchdir(dirfd) < 0 || chroot(".") < 0) {
+		/* The tree through a detached bind mount of it that is nodev (a
+		 * device node swapped in for a file the walk saw cannot be
+		 * opened: no host disk read into the layer, no driver's open
+		 * run), nosuid, noexec and read-only; its root is our root. */
+		struct mount_attr ma = { .attr_set = MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID |
+						     MOUNT_ATTR_NOEXEC | MOUNT_ATTR_RDONLY };
+		int tree = (int)syscall(SYS_open_tree, dirfd, "",
+					OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (tree < 0 || syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &ma, sizeof(ma)) < 0) {
+			snprintf(msg, sizeof(msg), "mount the tree nodev: %s", strerror(errno));
+		} else if (fchdir(tree) < 0 || chroot(".") < 0) {
 			snprintf(msg, sizeof(msg), "confine the reader: %s", strerror(errno));
 		} else {
 			close_fds_but(out, p[1], -1);
@@ -369,7 +401,13 @@ int pack_confined(int dirfd, int out, unsigned flags, struct pack_result *res, c
 		_exit(msg[0] ? 1 : 0);
 	}
 	close(p[1]);
-	ssize_t got = read(p[0], &r, sizeof(r)), m = read(p[0], msg, sizeof(msg) - 1);
+	/* Interrupted (the caller caught a stop signal): the packer is ended
+	 * then, not waited for to the end of a tree that may never end. */
+	ssize_t got, m;
+	while ((got = read(p[0], &r, sizeof(r))) < 0 && errno == EINTR)
+		kill(pid, SIGKILL);
+	while ((m = read(p[0], msg, sizeof(msg) - 1)) < 0 && errno == EINTR)
+		kill(pid, SIGKILL);
 	close(p[0]);
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR) {

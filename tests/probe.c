@@ -45,6 +45,9 @@
  *   probe racer A B [USEC]   rename A to B and back, forever (pausing USEC
  *                            microseconds after each): the red team's racer
  *                            on a rootfs it holds as a volume
+ *   probe xchg A B           swap A and B (renameat2 RENAME_EXCHANGE), forever:
+ *                            a file that is now one thing, now another, under
+ *                            one name, for a reader that stats then opens
  *   probe breach DIR...      what a masked /proc must refuse, tried under
  *                            each DIR (the racer's names for /proc): open
  *                            DIR/sys/kernel/core_pattern and DIR/sysrq-trigger
@@ -449,6 +452,15 @@ _Noreturn static void racer(const char *a, const char *b, long usec)
 	}
 }
 
+_Noreturn static void xchg(const char *a, const char *b)
+{
+	for (;;)
+		if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */) < 0) {
+			perror("renameat2");
+			exit(1);
+		}
+}
+
 static int breach(int n, char **dirs)
 {
 	static const char *const writes[] = { "sys/kernel/core_pattern", "sysrq-trigger" };
@@ -560,8 +572,10 @@ int main(int argc, char **argv)
 		return ttyattack(argv[2]);
 	if (!strcmp(what, "racer") && (argc == 4 || argc == 5))
 		racer(argv[2], argv[3], argc == 5 ? atol(argv[4]) : 0);
+	if (!strcmp(what, "xchg") && argc == 4)
+		xchg(argv[2], argv[3]);
 	if (!strcmp(what, "breach") && argc > 2)
 		return breach(argc - 2, argv + 2);
-	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|stdin|sys NAME|ttyattack TEXT|racer A B [USEC]|breach DIR...\n");
+	fprintf(stderr, "usage: probe caps|bnd|fds|cwd|pids|zombies N [CMD]|open PATH r|w|a|t|exeattack [-r ROOT] [-n N] CMD|exeremount PATH|stdin|sys NAME|ttyattack TEXT|racer A B [USEC]|xchg A B|breach DIR...\n");
 	return 2;
 }
