@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <linux/fs.h>
 #include <nettle/sha2.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "mdk.h"
@@ -315,7 +317,8 @@ int save_main(int argc, char **argv)
 		die("interrupted by signal %d", (int)stop_sig);
 
 	if (dir) {
-		if (renameat(stagedir, stage, stagedir, base) < 0)
+		/* (Never over what appeared there meanwhile.) */
+		if (syscall(SYS_renameat2, stagedir, stage, stagedir, base, RENAME_NOREPLACE) < 0)
 			die_errno("rename '%s' to '%s'", stage, output);
 		stagefd = -1;	/* (it is the output now) */
 		return 0;
