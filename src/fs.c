@@ -247,12 +247,22 @@ fail:
 /* An output file NAME in DIRFD that appears whole or not at all: unnamed
  * (O_TMPFILE) until out_publish names it, so that even a kill -9 leaves
  * nothing; where the filesystem has no O_TMPFILE, ".NAME.tmp-PID" beside
- * it, removed by out_discard. */
+ * it, removed by out_discard. A NAME that exists and is no regular file (a
+ * device, a fifo) is written directly. */
 int out_create(struct out_file *o, int dirfd, const char *name, mode_t mode)
 {
+	struct stat st;
+
 	o->dirfd = dirfd;
 	o->name = name;
 	o->tmp[0] = 0;
+	o->direct = false;
+	/* Not a file (/dev/null, a tape, a fifo): written as it is, never
+	 * replaced by one. */
+	if (fstatat(dirfd, name, &st, 0) == 0 && !S_ISREG(st.st_mode)) {
+		o->direct = true;
+		return o->fd = openat(dirfd, name, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	}
 	if ((o->fd = openat(dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode)) >= 0)
 		return o->fd;
 	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
@@ -266,6 +276,8 @@ int out_publish(struct out_file *o)
 {
 	char proc[40];
 
+	if (o->direct)
+		return 0;
 	if (fsync(o->fd) < 0)
 		return -1;
 	if (!o->tmp[0]) {

@@ -67,6 +67,7 @@ struct out_file {
 	int fd, dirfd;
 	const char *name;
 	char tmp[240];	/* a named temporary (no O_TMPFILE there), or "" */
+	bool direct;	/* NAME itself: a device or a fifo */
 };
 int out_create(struct out_file *o, int dirfd, const char *name, mode_t mode);	/* fd, or -1 */
 int out_publish(struct out_file *o);	/* fsync, then named: appears whole */
