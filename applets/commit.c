@@ -12,9 +12,9 @@
  * (mdk-unpack) gets its layer packed first, under a config of its own. The
  * result is staged in ROOT/tmp/commit-PID/ as a docker-archive and loaded by
  * mdk-load, which verifies it and shares the layers the store has: nothing
- * is published half. A running container is frozen (its cgroup's freezer)
- * while its layer is read, unless -P; a guard process thaws it whatever
- * happens to this one. Prints the image ID (sha256:...).
+ * is published half. A running container is frozen (cgroup_freeze: v2's
+ * cgroup.freeze, v1's freezer) while its layer is read, unless -P; a guard
+ * process thaws it whatever happens to this one. Prints the image ID.
  *
  * Exit codes: 0 committed, 1 failed (nothing left behind), 2 usage error. */
 #include <errno.h>
@@ -57,10 +57,15 @@ static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig) { stop_sig = sig; }
 
+static const char *frozen;	/* the container, while it is */
+
 static void cleanup(void)
 {
 	if (getpid() != main_pid)
 		return;
+	/* (The guard thaws it too: this is for a guard that cannot.) */
+	if (frozen)
+		cgroup_freeze(frozen, false);
 	if (child > 0)
 		kill(child, SIGKILL);
 	if (stagefd >= 0 && rm_tree_nocross(tmpfd, stage) < 0)
@@ -241,13 +246,14 @@ static int freeze(const char *id)
 	if (read(ok[0], &c, 1) != 1)
 		c = 3;
 	close(ok[0]);
-	if (c == 1)
+	if (c == 1) {
+		frozen = id;
 		return p[1];
+	}
 	close(p[1]);
 	waitpid(g, NULL, 0);
 	if (c == 2)
-		warn("container %s has no freezer cgroup (cgroup v1 without one): it runs on while "
-		     "its layer is read", id);
+		warn("no cgroup freezer here for container %s: it runs on while its layer is read", id);
 	else
 		die("freeze container %s: failed", id);
 	return -1;
@@ -260,6 +266,7 @@ static void thaw(int guard)
 	close(guard);
 	while (wait(NULL) > 0 || errno == EINTR)
 		;
+	frozen = NULL;
 }
 
 /* The container's state file: image= and layers= (top first). */

@@ -434,6 +434,15 @@ int cgroup_destroy(const char *id)
 				err = errno;
 			free(d);
 		}
+		/* A commit's freezer cgroup (v1_freeze): thawed, or its tasks
+		 * could not die. */
+		d = xasprintf(CG "/freezer/%s/%s", parent, id);
+		if (access(d, F_OK) == 0) {
+			write_file(d, "freezer.state", "THAWED");
+			if (destroy_dir(d) < 0 && !err)
+				err = errno;
+		}
+		free(d);
 	}
 	return err ? (errno = err, -1) : 0;
 }
@@ -511,9 +520,70 @@ out:
 	return err ? (errno = err, -1) : 0;
 }
 
+/* PIDs listed in DIR/cgroup.procs, into V (at most N); their count. */
+static size_t procs(const char *dir, int *v, size_t n)
+{
+	char path[512];
+	size_t k = 0;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	FILE *f = fopen(path, "re");
+	while (f && k < n && fscanf(f, "%d", &pid) == 1)
+		v[k++] = pid;
+	if (f)
+		fclose(f);
+	return k;
+}
+
+/* v1: containers have no freezer cgroup (one more per run would cost every
+ * run). To freeze one, its processes are moved (by its lock hierarchy's
+ * list) into freezer/PARENT/ID, made FROZEN first so that each stops as it
+ * joins, until none is left outside; cgroup_destroy removes it. */
+static int v1_freeze(const char *id, const char *d)
+{
+	char *parent = xasprintf(CG "/freezer/%s", cgroup_parent()), *lp = lock_parent(CG_V1);
+	char *src = lp ? xasprintf("%s/%s", lp, id) : NULL, pid[24];
+	static int in[4096], out[4096];
+	int ret = -1;
+
+	if (!src || !is_cgroup_dir(CG "/freezer", CGROUP_SUPER_MAGIC)) {
+		errno = ENOENT;
+		goto out;
+	}
+	if ((mkdir(parent, 0755) < 0 && errno != EEXIST) || (mkdir(d, 0755) < 0 && errno != EEXIST) ||
+	    write_file(d, "freezer.state", "FROZEN") < 0)
+		goto out;
+	for (int round = 0; round < 1000; round++) {
+		size_t ni = procs(src, in, 4096), no = procs(d, out, 4096), moved = 0;
+		for (size_t i = 0; i < ni; i++) {
+			bool there = false;
+			for (size_t j = 0; j < no && !there; j++)
+				there = in[i] == out[j];
+			if (there)
+				continue;
+			snprintf(pid, sizeof(pid), "%d", in[i]);
+			if (write_file(d, "cgroup.procs", pid) < 0 && errno != ESRCH)
+				goto out;
+			moved++;
+		}
+		if (!moved) {
+			ret = 0;
+			break;
+		}
+	}
+	if (ret < 0)
+		errno = EAGAIN;
+out:
+	free(parent);
+	free(lp);
+	free(src);
+	return ret;
+}
+
 /* Freeze (or thaw) container ID's processes: cgroup.freeze on v2, the v1
- * freezer where the container has a cgroup there; waits (up to 10 s) until
- * they are. -1 with ENOENT: no freezer for it. */
+ * freezer hierarchy (v1_freeze) on v1; waits (up to 10 s) until they are.
+ * -1 with ENOENT: no freezer for it. */
 int cgroup_freeze(const char *id, bool frozen)
 {
 	struct timespec ts = { 0, 1000000 };
@@ -527,7 +597,7 @@ int cgroup_freeze(const char *id, bool frozen)
 	char buf[4096];
 	int ret = -1;
 
-	if (write_file(d, file, val) < 0)
+	if (!v2 && frozen ? v1_freeze(id, d) < 0 : write_file(d, file, val) < 0)
 		goto out;
 	char *state = xasprintf("%s/%s", d, v2 ? "cgroup.events" : file);
 	for (int i = 0; i < 10000 && ret < 0; i++) {
