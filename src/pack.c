@@ -262,7 +262,8 @@ static int walk(struct walk *w, int dirfd, const char *path)
 		snprintf(w->err, w->errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)	/* (qsort of no array: names is NULL) */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n; i++) {
 		struct stat st;
 		char *p = *path ? xasprintf("%s/%s", path, names[i]) : xasprintf("%s", names[i]);
