@@ -446,44 +446,6 @@ static int cmd_import(int argc, char **argv)
 	return 0;
 }
 
-/* 'it'\''s' */
-static void put_quoted(FILE *f, const char *s)
-{
-	if (strchr(s, '\n'))
-		die("a config value holds a newline: not supported");
-	fputc('\'', f);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", f);
-		else
-			fputc(*s, f);
-	}
-	fputc('\'', f);
-}
-
-static void put_words(const char *key, json_t *arr)
-{
-	size_t i;
-	json_t *v;
-
-	printf("%s=", key);
-	json_array_foreach(arr, i, v) {
-		if (json_is_string(v)) {
-			if (i)
-				putchar(' ');
-			put_quoted(stdout, json_string_value(v));
-		}
-	}
-	putchar('\n');
-}
-
-static void put_line(const char *key, const char *val)
-{
-	if (val && strchr(val, '\n'))
-		die("config %s holds a newline: not supported", key);
-	printf("%s=%s\n", key, val ? val : "");
-}
-
 int image_main(int argc, char **argv)
 {
 	const char *rootflag = NULL, *cmd;
@@ -549,18 +511,14 @@ int image_main(int argc, char **argv)
 		resolve(argv[0], id);
 		if (image_read(rootfd, id, &im) < 0)
 			die_errno("read '%s/image/%s'", root, id);
-		cfg = load_config(id);
-		cc = json_object_get(cfg, "config");
 		if (!strcmp(cmd, "config")) {
-			printf("id=sha256:%s\n", id);
-			put_words("entrypoint", json_object_get(cc, "Entrypoint"));
-			put_words("cmd", json_object_get(cc, "Cmd"));
-			put_words("env", json_object_get(cc, "Env"));
-			put_line("workdir", json_string_value(json_object_get(cc, "WorkingDir")));
-			put_line("user", json_string_value(json_object_get(cc, "User")));
-			put_line("stopsignal", json_string_value(json_object_get(cc, "StopSignal")));
+			if (image_config_write(rootfd, id, stdout) < 0)
+				die(errno == EINVAL ? "a config value holds a newline: not supported" :
+				    "read the config of image %s: %s", id, strerror(errno));
 			return 0;
 		}
+		cfg = load_config(id);
+		cc = json_object_get(cfg, "config");
 		struct tagsof t = { .id = id, .arr = json_array() };
 		json_t *out = json_object(), *layers = json_array();
 		if (tags_each(rootfd, tagsof_fn, &t) < 0)

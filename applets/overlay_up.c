@@ -2,7 +2,7 @@
  * fresh read-write layer, mounted where the host can see it.
  *
  * usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID
- *        mdk-overlay-up [-R ROOT] -i IMAGE ID
+ *        mdk-overlay-up [-R ROOT] [-c] [-i IMAGE] [-a ARCHIVE [-n NAME]] ID
  *
  * Creates the rw layer ROOT/layers/ID+rw/ (fs/ = upperdir, work/ = workdir,
  * state = what was done, for mdk-overlay-down and garbage collectors) and the
@@ -10,7 +10,13 @@
  * an image carries cannot reach host devices) in the caller's mount
  * namespace. LAYERs are image names unpacked by mdk-unpack (or their
  * NAME@KEY directories), top first; or IMAGE, an image loaded by mdk-load
- * (NAME[:TAG] or ID): its layers, by their short names in ROOT/l/. Either
+ * (NAME[:TAG] or ID): its layers, by their short names in ROOT/l/; an IMAGE
+ * that names no loaded image may be an archive in ROOT/images. ARCHIVE (a
+ * path, or a name in ROOT/images) is unpacked first unless its layer is
+ * current, as mdk-unpack does (a run in one exec: each costs a millisecond);
+ * with -i, it is the image to use when the data root has no IMAGE (m-docker's
+ * built-in images). -c writes a loaded image's run settings (mdk-image
+ * config's lines) to the rw layer's "config", for the caller. Either
  * way under a shared lock (the image's in layers/, or the store's) from
  * resolving the layers until the state is written: no rmi removes them
  * meanwhile, and every rmi after sees the container. The mount is made
@@ -34,13 +40,20 @@
 #include "mdk.h"
 
 const char overlay_up_usage[] =
-	"usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID | -i IMAGE ID\n"
+	"usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID\n"
+	"       mdk-overlay-up [-R ROOT] [-c] [-i IMAGE] [-a ARCHIVE [-n NAME]] ID\n"
 	"Mount container ID's root at ROOT/rootfs/ID: an overlay of the image layers\n"
 	"(top first) and a new rw layer ROOT/layers/ID+rw/{fs,work}. Prints the mount\n"
 	"point. Undo with mdk-overlay-down ID.\n"
-	"  -R ROOT   data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
-	"  -l LAYER  image layer: a name made by mdk-unpack, or its NAME@KEY directory\n"
-	"  -i IMAGE  an image loaded by mdk-load (NAME[:TAG], or its ID): all its layers\n"
+	"  -R ROOT     data root (default $MDK_ROOT, else " MDK_DEFAULT_ROOT ")\n"
+	"  -l LAYER    image layer: a name made by mdk-unpack, or its NAME@KEY directory\n"
+	"  -i IMAGE    an image loaded by mdk-load (NAME[:TAG], or its ID): all its\n"
+	"              layers; else an archive IMAGE in ROOT/images, as -a IMAGE\n"
+	"  -a ARCHIVE  an image archive (a path, or a name in ROOT/images), unpacked\n"
+	"              first as mdk-unpack does; with -i, used if there is no IMAGE\n"
+	"  -n NAME     the layer name for -a (default: IMAGE, or the file name)\n"
+	"  -c          write a loaded image's run settings (mdk-image config) to\n"
+	"              ROOT/layers/ID+rw/config\n"
 	"Exit codes: 0 mounted, 1 failed (nothing left behind), 2 usage error.\n";
 
 #define MAX_LAYERS MDK_IMAGE_LAYERS_MAX
@@ -82,6 +95,8 @@ static void resolve_layer_or_die(int layersfd, const char *root, const char *arg
 int overlay_up_main(int argc, char **argv)
 {
 	const char *rootflag = NULL, *larg[MAX_LAYERS], *lower[MAX_LAYERS], *id, *image = NULL;
+	const char *archive = NULL, *aname = NULL;
+	bool want_config = false;
 	char *root, *rw, *upper, *work, *target, *mnt, opts[4096], ver[MAX_LAYERS][MDK_NAME_MAX + 16];
 	size_t nl = 0;
 	int c, rootfd, layersfd, rwfd = -1;
@@ -93,10 +108,13 @@ int overlay_up_main(int argc, char **argv)
 	static struct image im;
 	char imgid[65];
 
-	while ((c = getopt(argc, argv, "+R:l:i:")) != -1) {
+	while ((c = getopt(argc, argv, "+R:l:i:a:n:c")) != -1) {
 		switch (c) {
 		case 'R': rootflag = optarg; break;
 		case 'i': image = optarg; break;
+		case 'a': archive = optarg; break;
+		case 'n': aname = optarg; break;
+		case 'c': want_config = true; break;
 		case 'l':
 			if (nl == MAX_LAYERS)
 				usage_die("at most %d layers", MAX_LAYERS);
@@ -111,9 +129,13 @@ int overlay_up_main(int argc, char **argv)
 	if (!valid_name(id))
 		usage_die("invalid container ID '%s' (want [a-z0-9][a-z0-9._-]*, at most %d)",
 			  id, MDK_NAME_MAX);
-	if (!nl == !image)
-		usage_die(image ? "-i IMAGE and -l LAYER exclude each other" :
-				  "no image layer: give -i IMAGE or at least one -l LAYER");
+	if (!nl == !(image || archive))
+		usage_die(nl ? "-i IMAGE or -a ARCHIVE and -l LAYER exclude each other" :
+			       "no image layer: give -i IMAGE, -a ARCHIVE or at least one -l LAYER");
+	if (aname && !archive)
+		usage_die("-n NAME is the layer name for -a ARCHIVE");
+	if (archive && !strchr(archive, '/') && aname)
+		usage_die("-n is for a path ARCHIVE; '%s' is already a name", archive);
 	for (size_t i = 0; i < nl; i++) {
 		const char *b = strrchr(larg[i], '/') ? strrchr(larg[i], '/') + 1 : larg[i];
 		char name[MDK_NAME_MAX + 1];
@@ -127,12 +149,55 @@ int overlay_up_main(int argc, char **argv)
 	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
 		die_errno("open '%s/layers'", root);
 	if (image) {
-		/* Held until we exit: the image's layers stay while we mount them. */
-		if (store_lock(rootfd, LOCK_SH) < 0)
+		/* Held until we exit: the image's layers stay while we mount them.
+		 * (A data root that never loaded an image has no store to lock.) */
+		bool store = fstatat(rootfd, "image", &st, AT_SYMLINK_NOFOLLOW) == 0;
+		int lk = store ? store_lock(rootfd, LOCK_SH) : -1;
+		if (store && lk < 0)
 			die_errno("lock '%s/.store.lock'", root);
-		if (image_resolve(rootfd, image, imgid) < 0)
-			die(errno == ENOENT ? "no image '%s' in %s (load it with mdk-load)" :
-			    "'%s' is not a valid image reference or ID", image, root);
+		if (!store || image_resolve(rootfd, image, imgid) < 0) {
+			if (!store)
+				errno = ENOENT;
+			char *rel;
+			int fd;
+			if (errno != ENOENT && !archive)
+				die("'%s' is not a valid image reference or ID", image);
+			/* No loaded IMAGE: an archive by that name, else ARCHIVE. */
+			fd = valid_name(image) ? image_archive_open(rootfd, image, &rel) : -1;
+			if (fd >= 0) {
+				close(fd);
+				free(rel);
+				archive = image;
+				aname = NULL;
+			} else if (!archive) {
+				die("no image '%s' in %s: none loaded, and no archive %s/images/%s.tar "
+				    "(or .tar.gz, ...)", image, root, root, image);
+			} else if (strchr(archive, '/') && access(archive, F_OK) < 0) {
+				die("no image '%s': none loaded by that name, and no archive file '%s'",
+				    image, archive);
+			}
+			if (!aname && strchr(archive, '/'))
+				aname = image;
+			/* An archive's layer is held by its own lock (below). */
+			if (lk >= 0)
+				close(lk);
+			image = NULL;
+		} else {
+			archive = NULL;
+		}
+	}
+	if (archive) {
+		/* The layer's name: -n, else a name ARCHIVE, else IMAGE (above) or
+		 * the file name less extensions. */
+		if (!aname)
+			aname = strchr(archive, '/') ? archive_name(archive) : archive;
+		if (!valid_name(aname))
+			usage_die("invalid image name '%s' (want [a-z0-9][a-z0-9._-]*, at most %d)",
+				  aname, MDK_NAME_MAX);
+		unpack_once(root, rootfd, archive, aname);
+		larg[nl++] = aname;
+	}
+	if (image) {
 		if (image_read(rootfd, imgid, &im) < 0)
 			die_errno("read '%s/image/%s'", root, imgid);
 		nl = im.nlayers;
@@ -216,6 +281,25 @@ int overlay_up_main(int argc, char **argv)
 	if (fclose(f) != 0) {
 		warn_errno("write '%s/layers/%s/state'", root, rw);
 		goto fail;
+	}
+	if (want_config && image) {
+		int cfd = openat(rwfd, "config", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (cfd < 0 || !(f = fdopen(cfd, "w"))) {
+			warn_errno("create '%s/layers/%s/config'", root, rw);
+			goto fail;
+		}
+		if (image_config_write(rootfd, imgid, f) < 0) {
+			if (errno == EINVAL)
+				warn("image '%s': a config value holds a newline: not supported", image);
+			else
+				warn_errno("write '%s/layers/%s/config'", root, rw);
+			fclose(f);
+			goto fail;
+		}
+		if (fclose(f) != 0) {
+			warn_errno("write '%s/layers/%s/config'", root, rw);
+			goto fail;
+		}
 	}
 	if (mkdirat(rootfd, mnt, 0755) < 0) {
 		warn_errno(errno == EEXIST ? "mount point '%s' exists already" : "mkdir '%s'", target);

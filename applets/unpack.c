@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mdk.h"
@@ -48,26 +49,6 @@ const char unpack_usage[] =
 
 static volatile sig_atomic_t stop_sig;
 static void on_signal(int sig) { stop_sig = sig; }
-
-/* "dir/ubuntu.tar.gz" -> "ubuntu" */
-static char *name_from_path(const char *path)
-{
-	const char *b = strrchr(path, '/');
-	char *s = strdup(b ? b + 1 : path);
-	size_t n;
-
-	if (!s)
-		die("out of memory");
-	n = strlen(s);
-	for (size_t i = 0; image_exts[i]; i++) {
-		size_t e = strlen(image_exts[i]);
-		if (n > e && !strcmp(s + n - e, image_exts[i])) {
-			s[n - e] = 0;
-			break;
-		}
-	}
-	return s;
-}
 
 /* Open ROOT/images/NAME.{tar,...}: the first that exists. */
 static int open_image(int rootfd, const char *root, const char *name, char **path)
@@ -143,7 +124,7 @@ int unpack_main(int argc, char **argv)
 			usage_die("-n is for a path IMAGE; '%s' is already a name", image);
 		name = image;
 	} else if (!name) {
-		name = name_from_path(image);
+		name = archive_name(image);
 	}
 	if (!valid_name(name))
 		usage_die("invalid image name '%s' (want [a-z0-9][a-z0-9._-]*, at most %d)",
@@ -225,4 +206,44 @@ fail:
 		raise(stop_sig);
 	}
 	return 1;
+}
+
+/* For mdk-overlay-up -a: ARCHIVE (a path, or a name in ROOT/images) made
+ * layer NAME, unless its current layer is there already (the common case:
+ * no fork). An extraction runs this applet in a child, as if exec'd: it
+ * chroots, and dies on its own. Dies (exit 1) when that fails. */
+void unpack_once(const char *root, int rootfd, const char *archive, const char *name)
+{
+	char *path, version[MDK_NAME_MAX + 16], cur[sizeof(version)];
+	char *av[] = { "mdk-unpack", "-R", (char *)root, "-n", (char *)name, (char *)archive, NULL };
+	struct stat st;
+	int fd = open_archive(rootfd, root, archive, name, &path, &st), layersfd, status;
+	bool current;
+	pid_t pid;
+
+	if ((layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		die_errno("open '%s/layers'", root);
+	layer_version(name, &st, version, sizeof(version));
+	current = layer_current(layersfd, name, cur, sizeof(cur)) == 0 && !strcmp(cur, version);
+	close(layersfd);
+	close(fd);
+	if (current)
+		return;
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		die_errno("fork");
+	if (pid == 0) {
+		/* Its output (the layer) is not ours; a name IMAGE takes no -n. */
+		if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0 || dup2(fd, 1) < 0)
+			die_errno("open '/dev/null'");
+		if (!strchr(archive, '/'))
+			av[3] = (char *)archive, av[4] = NULL;
+		optind = 0;
+		exit(unpack_main(strchr(archive, '/') ? 6 : 4, av));
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			die_errno("wait for the unpack");
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		exit(1);
 }

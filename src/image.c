@@ -31,6 +31,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "mdk.h"
 
 int store_lock(int rootfd, int op)
@@ -625,6 +627,74 @@ char *blob_read(int rootfd, const char *hex, size_t *len)
 	e = read_fd_max(fd, 4u << 20, &buf, len) < 0 ? errno : 0;
 	close(fd);
 	return e ? (errno = e, NULL) : buf;
+}
+
+/* $1 quoted for sh's eval: it's -> 'it'\''s'. -1 (EINVAL) for a newline:
+ * the lines below are one KEY=VALUE each. */
+static int put_quoted(FILE *f, const char *s)
+{
+	if (strchr(s, '\n'))
+		return errno = EINVAL, -1;
+	fputc('\'', f);
+	for (; *s; s++) {
+		if (*s == '\'')
+			fputs("'\\''", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('\'', f);
+	return 0;
+}
+
+static int put_words(FILE *f, const char *key, json_t *arr)
+{
+	size_t i;
+	json_t *v;
+
+	fprintf(f, "%s=", key);
+	json_array_foreach(arr, i, v)
+		if (json_is_string(v) && ((i && fputc(' ', f) == EOF) ||
+					  put_quoted(f, json_string_value(v)) < 0))
+			return -1;
+	fputc('\n', f);
+	return 0;
+}
+
+static int put_line(FILE *f, const char *key, json_t *val)
+{
+	const char *s = json_string_value(val);
+
+	if (s && strchr(s, '\n'))
+		return errno = EINVAL, -1;
+	fprintf(f, "%s=%s\n", key, s ? s : "");
+	return 0;
+}
+
+/* The run settings of image ID (its config blob; none: all empty), as m-docker
+ * reads them: id=, then entrypoint=, cmd= and env= as words quoted for eval,
+ * then workdir=, user= and stopsignal=. -1 with errno (EINVAL: a newline in
+ * a value, which no line can hold). */
+int image_config_write(int rootfd, const char *id, FILE *f)
+{
+	size_t len;
+	char *buf = blob_read(rootfd, id, &len);
+	json_t *cfg, *cc;
+	int ret;
+
+	if (!buf && errno != ENOENT)
+		return -1;
+	cfg = buf ? json_loadb(buf, len, 0, NULL) : NULL;
+	free(buf);
+	cc = json_object_get(cfg, "config");
+	fprintf(f, "id=sha256:%s\n", id);
+	ret = put_words(f, "entrypoint", json_object_get(cc, "Entrypoint")) < 0 ||
+	      put_words(f, "cmd", json_object_get(cc, "Cmd")) < 0 ||
+	      put_words(f, "env", json_object_get(cc, "Env")) < 0 ||
+	      put_line(f, "workdir", json_object_get(cc, "WorkingDir")) < 0 ||
+	      put_line(f, "user", json_object_get(cc, "User")) < 0 ||
+	      put_line(f, "stopsignal", json_object_get(cc, "StopSignal")) < 0 ? -1 : 0;
+	json_decref(cfg);
+	return ret;
 }
 
 /* A staging directory tmp/PREFIX-PID of the data root, locked while we live

@@ -48,6 +48,26 @@ int image_archive_open(int rootfd, const char *name, char **rel)
 	return errno = ENOENT, -1;
 }
 
+/* "dir/ubuntu.tar.gz" -> "ubuntu" */
+char *archive_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	char *s = strdup(b ? b + 1 : path);
+	size_t n;
+
+	if (!s)
+		die("out of memory");
+	n = strlen(s);
+	for (size_t i = 0; image_exts[i]; i++) {
+		size_t e = strlen(image_exts[i]);
+		if (n > e && !strcmp(s + n - e, image_exts[i])) {
+			s[n - e] = 0;
+			break;
+		}
+	}
+	return s;
+}
+
 void layer_version(const char *name, const struct stat *st, char *out, size_t n)
 {
 	/* FNV-1a over size and mtime: short, and any change gives a new key. */

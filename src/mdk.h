@@ -254,6 +254,8 @@ int layer_clean_debris(int layersfd, const char *name);
 int layer_gc(int layersfd);	/* remove unused old versions; prints them */
 bool state_uses_layer(FILE *f, const char *version);	/* a "layers=" line of a state file names it */
 int layer_remove(int rootfd, const char *name, char *where, size_t n);	/* rmi of an archive image */
+char *archive_name(const char *path);	/* "dir/ubuntu.tar.gz" -> "ubuntu" */
+void unpack_once(const char *root, int rootfd, const char *archive, const char *name);	/* applets/unpack.c */
 
 /* --- image.c: the image store (layout and rules in image.c) --------------- */
 #define MDK_IMAGE_LAYERS_MAX 128
@@ -280,6 +282,7 @@ uint64_t chain_size(int rootfd, const char *hex);
 void load_clean_debris(int rootfd);
 const char *image_arch(void);	/* amd64, arm64... */
 char *blob_read(int rootfd, const char *hex, size_t *len);	/* blobs/sha256/HEX, or NULL */
+int image_config_write(int rootfd, const char *id, FILE *f);	/* mdk-image config's lines */
 int stage_make(int rootfd, const char *prefix, char *name, size_t n);	/* tmp/PREFIX-PID, locked */
 
 /* --- archive.c ---------------------------------------------------------------
