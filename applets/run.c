@@ -455,6 +455,21 @@ static int started(struct run *r, pid_t init)
 	return 0;
 }
 
+/* The command, from PID 1. vfork: it borrows our memory until its exec,
+ * so no page table is copied, and none torn down at the exec (2 ms of a
+ * 20 ms run -d on a VM). Safe here: we wait meanwhile; what the child
+ * changes of its own (signal actions, seccomp, credentials, fds, cwd) is
+ * its task's; in our memory it only adds HOME to r->env, which we no longer
+ * read. A function of its own: no local of the caller's lives across it. */
+__attribute__((noinline)) static pid_t spawn_command(struct run *r, int sock, int tty)
+{
+	pid_t pid = vfork();
+
+	if (pid == 0)
+		exec_command(r, sock, tty);
+	return pid;
+}
+
 /* PID 1 of the new PID namespace. */
 _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 {
@@ -516,13 +531,11 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 		exec_command(r, sock, slave);
 	/* Not dumpable: the container cannot reach this process's /proc/1/exe. */
 	prctl(PR_SET_DUMPABLE, 0);
-	pid_t cmd = fork();
+	pid_t cmd = spawn_command(r, sock, slave);
 	if (cmd < 0) {
 		chan_report(sock, 125, "fork: %s", strerror(errno));
 		_exit(125);
 	}
-	if (cmd == 0)
-		exec_command(r, sock, slave);
 	name_init();	/* after the fork: the command's argv lives there too */
 	/* PID 1 needs nothing but CAP_KILL (to pass signals on to a command
 	 * of another user): a process that ever got hold of it would find
