@@ -512,9 +512,11 @@ int image_main(int argc, char **argv)
 		if (image_read(rootfd, id, &im) < 0)
 			die_errno("read '%s/image/%s'", root, id);
 		if (!strcmp(cmd, "config")) {
-			if (image_config_write(rootfd, id, stdout) < 0)
-				die(errno == EINVAL ? "a config value holds a newline: not supported" :
-				    "read the config of image %s: %s", id, strerror(errno));
+			if (image_config_write(rootfd, id, stdout) < 0) {
+				if (errno == EINVAL)
+					die("a config value holds a newline: not supported");
+				die_errno("read '%s/blobs/sha256/%s'", root, id);
+			}
 			return 0;
 		}
 		cfg = load_config(id);
