@@ -133,22 +133,31 @@ static void proc_val(const char *buf, const char *pkey, const char *skey, struct
 
 static void ctr_read(const char *arg, struct ctr *c)
 {
-	char buf[4096], v[32], id[MDK_NAME_MAX + 1];
+	char buf[4096], v[32], id[MDK_NAME_MAX + 1], path[MDK_NAME_MAX + 16], *rec = NULL;
 	uint64_t u;
 	struct stat st;
+	size_t len = 0;
+	int fd;
 
 	snprintf(id, sizeof(id), "%s", arg);	/* ARG may be c->id */
 	memset(c, 0, sizeof(*c));
 	snprintf(c->id, sizeof(c->id), "%s", id);
-	read_small(id, "run", buf, sizeof(buf));
+	/* Whole: its cmd= line is as long as the command line (an image's
+	 * Cmd may be kilobytes), and end=1 comes after it. */
+	snprintf(path, sizeof(path), "%s+rw/run", id);
+	if ((fd = openat(layersfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		if (read_fd_max(fd, 8 << 20, &rec, &len) < 0)
+			rec = NULL;
+		close(fd);
+	}
 	/* One write ends in end=1: without it, the record is not there yet. */
-	c->complete = strstr(buf, "\nend=1\n") != NULL;
+	c->complete = rec && strstr(rec, "\nend=1\n") != NULL;
 	if (c->complete) {
-		proc_val(buf, "pid", "start", &c->mon);
-		proc_val(buf, "owner", "owner_start", &c->owner);
-		val(buf, "image", c->image, sizeof(c->image));
-		val(buf, "cmd", c->cmd, sizeof(c->cmd));
-		val(buf, "stopsignal", c->stopsignal, sizeof(c->stopsignal));
+		proc_val(rec, "pid", "start", &c->mon);
+		proc_val(rec, "owner", "owner_start", &c->owner);
+		val(rec, "image", c->image, sizeof(c->image));
+		val(rec, "cmd", c->cmd, sizeof(c->cmd));
+		val(rec, "stopsignal", c->stopsignal, sizeof(c->stopsignal));
 	}
 	/* A detached one: its monitor's own pid file names it. */
 	if (c->complete && !c->mon.pid) {
@@ -156,12 +165,12 @@ static void ctr_read(const char *arg, struct ctr *c)
 		read_small(id, "pid", pbuf, sizeof(pbuf));
 		proc_val(pbuf, "pid", "start", &c->mon);
 	}
-	if (!c->complete || !val(buf, "name", c->name, sizeof(c->name)) || !*c->name)
+	if (!c->complete || !val(rec, "name", c->name, sizeof(c->name)) || !*c->name)
 		snprintf(c->name, sizeof(c->name), "%s", id);
+	free(rec);
 	read_small(id, "state", buf, sizeof(buf));
 	if (val(buf, "created", v, sizeof(v)) && parse_uint(v, 0, INT64_MAX, &u) == 0)
 		c->created = (time_t)u;
-	char path[MDK_NAME_MAX + 16];
 	snprintf(path, sizeof(path), "%s+rw/pid", id);
 	c->started = fstatat(layersfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mtime : c->created;
 	snprintf(path, sizeof(path), "%s+rw/exit", id);

@@ -167,7 +167,8 @@ static void env_set(struct run *r, const char *kv)
 			return;
 		}
 	}
-	if (r->nenv == MAX_ENV + 7)
+	/* Room kept for HOME, which the command's child adds, and the NULL. */
+	if (r->nenv == MAX_ENV + 6)
 		usage_die("too many environment variables");
 	r->env[r->nenv++] = (char *)kv;
 }
@@ -303,8 +304,12 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		chan_report(sock, 125, "user '%s': %s", r->user, err);
 		_exit(125);
 	}
-	if (!getenv_from(r->env, r->nenv, "HOME"))
-		env_set(r, xasprintf("HOME=%s", home));
+	/* In PID 1's memory until the exec (vfork): no allocation, no exit. */
+	char home_kv[sizeof(home) + 5];
+	if (!getenv_from(r->env, r->nenv, "HOME")) {
+		snprintf(home_kv, sizeof(home_kv), "HOME=%s", home);
+		r->env[r->nenv++] = home_kv;
+	}
 	r->env[r->nenv] = NULL;
 	if ((wd = workdir_open(r->workdir, rootfd)) < 0) {
 		chan_report(sock, 125, "working directory '%s': %s", r->workdir ? r->workdir : "/",

@@ -646,16 +646,25 @@ static int put_quoted(FILE *f, const char *s)
 	return 0;
 }
 
-static int put_words(FILE *f, const char *key, json_t *arr)
+/* KEY= and the strings of ARR; with KV only those of the form K=V: an Env
+ * entry "NAME" would be m-docker's -e NAME, which copies the caller's own
+ * variable into the container (a hostile image could take any). */
+static int put_words(FILE *f, const char *key, json_t *arr, bool kv)
 {
+	const char *sep = "";
 	size_t i;
 	json_t *v;
 
 	fprintf(f, "%s=", key);
-	json_array_foreach(arr, i, v)
-		if (json_is_string(v) && ((i && fputc(' ', f) == EOF) ||
-					  put_quoted(f, json_string_value(v)) < 0))
+	json_array_foreach(arr, i, v) {
+		const char *w = json_string_value(v);
+		if (!w || (kv && (*w == '=' || !strchr(w, '='))))
+			continue;
+		fputs(sep, f);
+		if (put_quoted(f, w) < 0)
 			return -1;
+		sep = " ";
+	}
 	fputc('\n', f);
 	return 0;
 }
@@ -687,9 +696,9 @@ int image_config_write(int rootfd, const char *id, FILE *f)
 	free(buf);
 	cc = json_object_get(cfg, "config");
 	fprintf(f, "id=sha256:%s\n", id);
-	ret = put_words(f, "entrypoint", json_object_get(cc, "Entrypoint")) < 0 ||
-	      put_words(f, "cmd", json_object_get(cc, "Cmd")) < 0 ||
-	      put_words(f, "env", json_object_get(cc, "Env")) < 0 ||
+	ret = put_words(f, "entrypoint", json_object_get(cc, "Entrypoint"), false) < 0 ||
+	      put_words(f, "cmd", json_object_get(cc, "Cmd"), false) < 0 ||
+	      put_words(f, "env", json_object_get(cc, "Env"), true) < 0 ||
 	      put_line(f, "workdir", json_object_get(cc, "WorkingDir")) < 0 ||
 	      put_line(f, "user", json_object_get(cc, "User")) < 0 ||
 	      put_line(f, "stopsignal", json_object_get(cc, "StopSignal")) < 0 ? -1 : 0;
