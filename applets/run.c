@@ -304,7 +304,6 @@ _Noreturn static void exec_command(struct run *r, int sock, int tty)
 		chan_report(sock, 125, "user '%s': %s", r->user, err);
 		_exit(125);
 	}
-	/* In PID 1's memory until the exec (vfork): no allocation, no exit. */
 	char home_kv[sizeof(home) + 5];
 	if (!getenv_from(r->env, r->nenv, "HOME")) {
 		snprintf(home_kv, sizeof(home_kv), "HOME=%s", home);
@@ -460,22 +459,6 @@ static int started(struct run *r, pid_t init)
 	return 0;
 }
 
-/* The command, from PID 1. vfork: it borrows our memory until its exec,
- * so no page table is copied, and none torn down at the exec (dear on a
- * VM: a fork and its exec cost more than all of the command's setup; run
- * -d here: 0.6 ms of 23). Safe here: we wait meanwhile; what the child
- * changes of its own (signal actions, seccomp, credentials, fds, cwd) is
- * its task's; in our memory it only adds HOME to r->env, which we no longer
- * read. A function of its own: no local of the caller's lives across it. */
-__attribute__((noinline)) static pid_t spawn_command(struct run *r, int sock, int tty)
-{
-	pid_t pid = vfork();
-
-	if (pid == 0)
-		exec_command(r, sock, tty);
-	return pid;
-}
-
 /* PID 1 of the new PID namespace. */
 _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 {
@@ -537,11 +520,13 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 		exec_command(r, sock, slave);
 	/* Not dumpable: the container cannot reach this process's /proc/1/exe. */
 	prctl(PR_SET_DUMPABLE, 0);
-	pid_t cmd = spawn_command(r, sock, slave);
+	pid_t cmd = fork();
 	if (cmd < 0) {
 		chan_report(sock, 125, "fork: %s", strerror(errno));
 		_exit(125);
 	}
+	if (cmd == 0)
+		exec_command(r, sock, slave);
 	name_init();	/* after the fork: the command's argv lives there too */
 	/* PID 1 needs nothing but CAP_KILL (to pass signals on to a command
 	 * of another user): a process that ever got hold of it would find
