@@ -156,11 +156,9 @@ int overlay_up_main(int argc, char **argv)
 		if (store && lk < 0)
 			die_errno("lock '%s/.store.lock'", root);
 		if (!store || image_resolve(rootfd, image, imgid) < 0) {
-			if (!store)
-				errno = ENOENT;
+			int e = store ? errno : ENOENT, fd;
 			char *rel;
-			int fd;
-			if (errno != ENOENT && !archive)
+			if (e != ENOENT && !archive)
 				die("'%s' is not a valid image reference or ID", image);
 			/* No loaded IMAGE: an archive by that name, else ARCHIVE. */
 			fd = valid_name(image) ? image_archive_open(rootfd, image, &rel) : -1;

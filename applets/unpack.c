@@ -233,7 +233,10 @@ void unpack_once(const char *root, int rootfd, const char *archive, const char *
 	if ((pid = fork()) < 0)
 		die_errno("fork");
 	if (pid == 0) {
-		/* Its output (the layer) is not ours; a name IMAGE takes no -n. */
+		/* As if exec'd: none of mdk-overlay-up's fds (the data root, its
+		 * layers) goes into the chroot; its output (the layer) is not ours;
+		 * a name IMAGE takes no -n. */
+		close_fds_except(-1);
 		if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0 || dup2(fd, 1) < 0)
 			die_errno("open '/dev/null'");
 		if (!strchr(archive, '/'))
