@@ -149,35 +149,6 @@ static void read_pidfile(struct exec *x)
 		    x->pidfile);
 }
 
-static bool same_ns(pid_t pid, const char *name)
-{
-	char path[64];
-	struct stat a, b;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
-	if (stat(path, &a) < 0)
-		return true;	/* the kernel has none of that kind */
-	snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
-	return stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
-/* The namespaces of PID 1 that are not ours already: all of them, but the
- * network with --net host (a user namespace may not be entered twice). */
-static int ns_flags(pid_t init)
-{
-	static const struct { const char *name; int flag; } ns[] = {
-		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },	   { "uts", CLONE_NEWUTS },
-		{ "ipc", CLONE_NEWIPC },   { "net", CLONE_NEWNET },	   { "cgroup", CLONE_NEWCGROUP },
-		{ "pid", CLONE_NEWPID },   { "time", CLONE_NEWTIME },
-	};
-	int flags = 0;
-
-	for (size_t i = 0; i < sizeof(ns) / sizeof(*ns); i++)
-		if (!same_ns(init, ns[i].name))
-			flags |= ns[i].flag;
-	return flags;
-}
-
 /* Is our "/" the root mount of our mount namespace? Then pivot_root fails
  * here (an initramfs) and mdk-run chrooted its containers, dropping
  * CAP_SYS_CHROOT from them: an exec must drop it too, or a chroot escape
@@ -661,7 +632,7 @@ int exec_main(int argc, char **argv)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || read_fd_max(fd, 1 << 16, &cg, &cglen) < 0)
 		die_errno("read %s", path);
 	close(fd);
-	int nsflags = ns_flags(x.pf.init);
+	int nsflags = ns_differ(x.pf.init);
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0) {
 		snprintf(why, sizeof(why), "its PID 1, %d, is gone", (int)x.pf.init);
 		not_running(&x, why);

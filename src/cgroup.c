@@ -27,6 +27,11 @@
 
 static const char *const v1_ctrl[] = { "memory", "cpu", "cpuset", "pids" };
 #define NV1 (sizeof(v1_ctrl) / sizeof(*v1_ctrl))
+/* The v1 hierarchies a container joins: memory and pids always (accounting,
+ * cleanup); cpu and cpuset only for a limit (each costs a few syscalls a
+ * run); with CG_ALL, the freezer, devices and blkio too (mdk-oci: pause,
+ * the device rules, and what an engine reads). */
+static const char *const v1_all[] = { "memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio" };
 
 enum cg_mode cgroup_mode(void)
 {
@@ -198,6 +203,9 @@ static int apply_v2(const char *dir, const struct limits *l, char *err, size_t n
 		if (write_file(dir, "pids.max", v) < 0)
 			return cg_fail(err, n, "pids limit %s: %s/pids.max", v, dir);
 	}
+	for (size_t i = 0; i < l->nunified; i++)
+		if (write_file(dir, l->unified[2 * i], l->unified[2 * i + 1]) < 0)
+			return cg_fail(err, n, "unified setting '%s' in %s", l->unified[2 * i], dir);
 	return 0;
 }
 
@@ -288,42 +296,93 @@ static int claim(struct cgroup *cg, const char *parentdir, const char *dir)
 	return 0;
 }
 
-int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n)
+/* mkdir -p BASE/REL below a hierarchy's root BASE, one level at a time:
+ * on v2 (ENABLE) with each level's controllers enabled for the next, on v1
+ * cpuset levels filled from their parents. Not the leaf: REL is a parent. */
+static int make_parents(const char *base, const char *rel, const struct limits *l, bool v2, bool cpuset,
+			char *err, size_t n)
 {
-	const char *parent = cgroup_parent();
+	char *dir = xasprintf("%s/%s", base, rel), *up;
+	size_t at = strlen(base);
+	int r = 0;
+
+	for (;;) {
+		char *slash = strchr(dir + at + 1, '/'), c = 0;
+		if (slash)
+			c = *slash, *slash = 0;
+		up = xasprintf("%s", dir);
+		*strrchr(up, '/') = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			r = cg_fail(err, n, "mkdir %s%s", dir, "");
+		else if (cpuset && v1_cpuset_inherit(dir, up) < 0)
+			r = cg_fail(err, n, "fill cpuset of %s%s", dir, "");
+		for (size_t i = 0; v2 && !r && i < NV1; i++) {
+			const char *ctl = v1_ctrl[i];
+			/* memory and pids are always on: accounting and cleanup. */
+			bool want = limits_need(l, ctl) || !strcmp(ctl, "memory") || !strcmp(ctl, "pids");
+			if (want && (v2_enable(up, ctl, err, n) < 0 || v2_enable(dir, ctl, err, n) < 0) &&
+			    limits_need(l, ctl))
+				r = -1;	/* a limit needs it; else fine without */
+		}
+		free(up);
+		if (r < 0 || !slash)
+			break;
+		*slash = c;
+		at = (size_t)(slash - dir);
+	}
+	free(dir);
+	return r;
+}
+
+static bool v1_wanted(const char *c, const struct limits *l, unsigned flags)
+{
+	if (flags & CG_ALL)
+		return true;
+	return limits_need(l, c) || !strcmp(c, "memory") || !strcmp(c, "pids");
+}
+
+static int apply_devices(const char *dir, const struct limits *l, char *err, size_t n)
+{
+	for (size_t i = 0; i < l->ndevices; i++) {
+		const char *rule = l->devices[i];
+		if (write_file(dir, rule[0] == '+' ? "devices.allow" : "devices.deny", rule + 1) < 0)
+			return cg_fail(err, n, "device rule '%s': %s", rule + 1, dir);
+	}
+	return 0;
+}
+
+int cgroup_create_at(struct cgroup *cg, const char *path, const struct limits *l, unsigned flags, char *err,
+		     size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent = slash ? strndup(path, (size_t)(slash - path)) : NULL;
 
 	memset(cg, 0, sizeof(*cg));
 	cg->lockfd = -1;
 	cg->mode = cgroup_mode();
-	snprintf(cg->id, sizeof(cg->id), "%s", id);
+	snprintf(cg->path, sizeof(cg->path), "%s", path);
 	if (cg->mode == CG_NONE) {
 		bool any = l->memory || l->cpu_quota || l->cpu_shares || l->cpuset || l->pids;
+		free(parent);
 		errno = 0;
 		return any ? cg_fail(err, n, "no cgroup filesystem at %s%s: cannot apply limits", CG, "") : 0;
 	}
+	if (cg->mode != CG_V2 && l->nunified) {
+		free(parent);
+		errno = 0;
+		return cg_fail(err, n, "unified cgroup settings need cgroup v2%s%s", "", "");
+	}
 	if (cg->mode == CG_V2) {
-		char *p = xasprintf(CG "/%s", parent);
-		int r = 0;
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			r = cg_fail(err, n, "mkdir %s%s", p, "");
-		for (size_t i = 0; i < NV1 && !r; i++) {
-			const char *c = v1_ctrl[i];
-			/* memory and pids are always on: accounting and cleanup. */
-			bool want = limits_need(l, c) || !strcmp(c, "memory") || !strcmp(c, "pids");
-			if (!want)
-				continue;
-			if (v2_enable(CG, c, err, n) < 0 || v2_enable(p, c, err, n) < 0) {
-				if (!limits_need(l, c))
-					continue;	/* not needed for a limit: fine */
-				r = -1;
-			}
-		}
+		int r = parent ? make_parents(CG, parent, l, true, false, err, n) : 0;
+		char *p = parent ? xasprintf(CG "/%s", parent) : xasprintf(CG);
 		if (!r) {
-			cg->dirs[0] = xasprintf("%s/%s", p, id);
+			cg->dirs[0] = xasprintf(CG "/%s", path);
 			if (claim(cg, p, cg->dirs[0]) < 0)
-				r = cg_fail(err, n, "mkdir %s%s", cg->dirs[0], errno == EEXIST ? " (a container with this id runs?)" : "");
+				r = cg_fail(err, n, "mkdir %s%s", cg->dirs[0],
+					    errno == EEXIST ? " (a container with this id runs?)" : "");
 		}
 		free(p);
+		free(parent);
 		if (r < 0)
 			return -1;
 		cg->ndirs = 1;
@@ -331,11 +390,9 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 			return undo(cg);
 		return 0;
 	}
-	for (size_t i = 0; i < NV1; i++) {
-		const char *c = v1_ctrl[i];
-		/* memory and pids always (accounting, cleanup); cpu and cpuset
-		 * only for a limit: each hierarchy costs a few syscalls a run. */
-		if (!limits_need(l, c) && strcmp(c, "memory") && strcmp(c, "pids"))
+	for (size_t i = 0; i < sizeof(v1_all) / sizeof(*v1_all); i++) {
+		const char *c = v1_all[i];
+		if (!v1_wanted(c, l, flags))
 			continue;
 		char *h = xasprintf(CG "/%s", c), *p;
 		if (!is_cgroup_dir(h, CGROUP_SUPER_MAGIC)) {
@@ -344,15 +401,15 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 				continue;
 			errno = 0;
 			cg_fail(err, n, "cgroup v1 controller '%s' is not mounted at %s/%s", c, CG "");
+			free(parent);
 			return undo(cg);
 		}
-		p = xasprintf("%s/%s", h, parent);
+		p = parent ? xasprintf("%s/%s", h, parent) : xasprintf("%s", h);
 		int r = 0;
-		if ((mkdir(p, 0755) < 0 && errno != EEXIST) ||
-		    (!strcmp(c, "cpuset") && v1_cpuset_inherit(p, h) < 0)) {
-			r = cg_fail(err, n, "make cgroup %s%s", p, "");
+		if (parent && make_parents(h, parent, l, false, !strcmp(c, "cpuset"), err, n) < 0) {
+			r = -1;
 		} else {
-			cg->dirs[cg->ndirs] = xasprintf("%s/%s", p, id);
+			cg->dirs[cg->ndirs] = xasprintf("%s/%s", h, path);
 			if (cg->ndirs == 0 ? claim(cg, p, cg->dirs[0]) < 0 : mkdir(cg->dirs[cg->ndirs], 0755) < 0) {
 				r = cg_fail(err, n, "mkdir %s%s", cg->dirs[cg->ndirs], errno == EEXIST ? " (a container with this id runs?)" : "");
 				/* Not ours: undo must not remove it. */
@@ -360,18 +417,52 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 				cg->dirs[cg->ndirs] = NULL;
 			} else {
 				cg->ndirs++;
-				if ((!strcmp(c, "cpuset") && v1_cpuset_inherit(cg->dirs[cg->ndirs - 1], p) < 0 &&
-				     cg_fail(err, n, "fill cpuset of %s%s", cg->dirs[cg->ndirs - 1], "") < 0) ||
-				    apply_v1(c, cg->dirs[cg->ndirs - 1], l, err, n) < 0)
+				const char *d = cg->dirs[cg->ndirs - 1];
+				if ((!strcmp(c, "cpuset") && v1_cpuset_inherit(d, p) < 0 &&
+				     cg_fail(err, n, "fill cpuset of %s%s", d, "") < 0) ||
+				    apply_v1(c, d, l, err, n) < 0 ||
+				    (!strcmp(c, "devices") && apply_devices(d, l, err, n) < 0))
 					r = -1;
 			}
 		}
 		free(h);
 		free(p);
-		if (r < 0)
+		if (r < 0) {
+			free(parent);
 			return undo(cg);
+		}
 	}
+	free(parent);
 	return 0;
+}
+
+/* New limits for the cgroup at PATH, made by cgroup_create_at. */
+int cgroup_update_at(const char *path, const struct limits *l, char *err, size_t n)
+{
+	enum cg_mode m = cgroup_mode();
+	int r = 0;
+
+	if (m == CG_V2) {
+		char *d = xasprintf(CG "/%s", path);
+		r = apply_v2(d, l, err, n);
+		free(d);
+		return r;
+	}
+	for (size_t i = 0; i < NV1 && !r; i++) {
+		char *d = xasprintf(CG "/%s/%s", v1_ctrl[i], path);
+		if (limits_need(l, v1_ctrl[i]))
+			r = apply_v1(v1_ctrl[i], d, l, err, n);
+		free(d);
+	}
+	return r;
+}
+
+int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n)
+{
+	char path[2 * MDK_NAME_MAX + 2];
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup_parent(), id);
+	return cgroup_create_at(cg, path, l, 0, err, n);
 }
 
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n)
@@ -412,9 +503,8 @@ static int destroy_dir(const char *dir)
 	return errno = EBUSY, -1;
 }
 
-int cgroup_destroy(const char *id)
+int cgroup_destroy_at(const char *path)
 {
-	const char *parent = cgroup_parent();
 	int err = 0;
 	char *d;
 
@@ -422,29 +512,35 @@ int cgroup_destroy(const char *id)
 	case CG_NONE:
 		return 0;
 	case CG_V2:
-		d = xasprintf(CG "/%s/%s", parent, id);
+		d = xasprintf(CG "/%s", path);
+		/* Frozen tasks cannot die. */
+		write_file(d, "cgroup.freeze", "0");
 		if (destroy_dir(d) < 0)
 			err = errno;
 		free(d);
 		break;
 	default:
-		for (size_t i = 0; i < NV1; i++) {
-			d = xasprintf(CG "/%s/%s/%s", v1_ctrl[i], parent, id);
+		/* A frozen container (mdk-oci pause, a commit's v1_freeze):
+		 * thawed first, or its tasks could not die. */
+		d = xasprintf(CG "/freezer/%s", path);
+		write_file(d, "freezer.state", "THAWED");
+		free(d);
+		for (size_t i = 0; i < sizeof(v1_all) / sizeof(*v1_all); i++) {
+			d = xasprintf(CG "/%s/%s", v1_all[i], path);
 			if (destroy_dir(d) < 0 && !err)
 				err = errno;
 			free(d);
 		}
-		/* A commit's freezer cgroup (v1_freeze): thawed, or its tasks
-		 * could not die. */
-		d = xasprintf(CG "/freezer/%s/%s", parent, id);
-		if (access(d, F_OK) == 0) {
-			write_file(d, "freezer.state", "THAWED");
-			if (destroy_dir(d) < 0 && !err)
-				err = errno;
-		}
-		free(d);
 	}
 	return err ? (errno = err, -1) : 0;
+}
+
+int cgroup_destroy(const char *id)
+{
+	char path[2 * MDK_NAME_MAX + 2];
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup_parent(), id);
+	return cgroup_destroy_at(path);
 }
 
 /* Is container cgroup NAME (in the lock hierarchy's PARENT, open as
@@ -581,15 +677,14 @@ out:
 	return ret;
 }
 
-/* Freeze (or thaw) container ID's processes: cgroup.freeze on v2, the v1
- * freezer hierarchy (v1_freeze) on v1; waits (up to 10 s) until they are.
- * -1 with ENOENT: no freezer for it. */
-int cgroup_freeze(const char *id, bool frozen)
+/* Freeze (or thaw) the cgroup at PATH: cgroup.freeze on v2, the v1
+ * freezer's state (where FIRST, if not NULL, moves the tasks in first);
+ * waits (up to 10 s) until they are. -1 with ENOENT: no freezer for it. */
+static int freeze_at(const char *path, bool frozen, const char *first)
 {
 	struct timespec ts = { 0, 1000000 };
 	bool v2 = cgroup_mode() == CG_V2;
-	char *d = v2 ? xasprintf(CG "/%s/%s", cgroup_parent(), id) :
-		       xasprintf(CG "/freezer/%s/%s", cgroup_parent(), id);
+	char *d = v2 ? xasprintf(CG "/%s", path) : xasprintf(CG "/freezer/%s", path);
 	/* v2 says it in cgroup.events; v1 reads FREEZING until it is. */
 	const char *file = v2 ? "cgroup.freeze" : "freezer.state";
 	const char *val = v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
@@ -597,7 +692,7 @@ int cgroup_freeze(const char *id, bool frozen)
 	char buf[4096];
 	int ret = -1;
 
-	if (!v2 && frozen ? v1_freeze(id, d) < 0 : write_file(d, file, val) < 0)
+	if (!v2 && frozen && first ? v1_freeze(first, d) < 0 : write_file(d, file, val) < 0)
 		goto out;
 	char *state = xasprintf("%s/%s", d, v2 ? "cgroup.events" : file);
 	for (int i = 0; i < 10000 && ret < 0; i++) {
@@ -616,4 +711,28 @@ int cgroup_freeze(const char *id, bool frozen)
 out:
 	free(d);
 	return ret;
+}
+
+int cgroup_freeze(const char *id, bool frozen)
+{
+	char path[2 * MDK_NAME_MAX + 2];
+
+	snprintf(path, sizeof(path), "%s/%s", cgroup_parent(), id);
+	return freeze_at(path, frozen, id);
+}
+
+int cgroup_freeze_at(const char *path, bool frozen)
+{
+	return freeze_at(path, frozen, NULL);
+}
+
+/* PIDs in the cgroup at PATH (the first hierarchy's on v1), into V (at most
+ * N): their count. */
+size_t cgroup_pids_at(const char *path, int *v, size_t n)
+{
+	char *d = cgroup_mode() == CG_V2 ? xasprintf(CG "/%s", path) : xasprintf(CG "/memory/%s", path);
+	size_t k = procs(d, v, n);
+
+	free(d);
+	return k;
 }

@@ -5,18 +5,53 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "mdk.h"
+
+int err_log_fd = -1;
+bool err_log_json;
+
+/* The copy for --log (mdk-oci): the line as is, or a JSON object with
+ * level, msg and time (what runc's callers parse). */
+static void log_copy(const char *level, const char *msg, size_t n)
+{
+	char ts[40];
+	struct timespec t;
+	struct tm tm;
+
+	if (!err_log_json) {
+		if (write(err_log_fd, msg, n) < 0)
+			return;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &t);
+	gmtime_r(&t.tv_sec, &tm);
+	size_t k = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(ts + k, sizeof(ts) - k, ".%09ldZ", t.tv_nsec);
+	json_t *o = json_pack("{s:s, s:s%, s:s}", "level", level, "msg", msg, n - 1, "time", ts);
+	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	if (line) {
+		size_t len = strlen(line);
+		line[len] = '\n';	/* over the NUL: one write */
+		if (write(err_log_fd, line, len + 1) < 0)
+			len = 0;
+		free(line);
+	}
+	json_decref(o);
+}
 
 const char *applet_name = "mdk";
 int die_status = 1;
 int usage_status = 2;
 
-static void vmsg(int err, const char *fmt, va_list ap)
+static void vmsg(const char *level, int err, const char *fmt, va_list ap)
 {
 	char buf[1024];
-	size_t n = (size_t)snprintf(buf, sizeof(buf), "%s: ", applet_name);
+	size_t n = (size_t)snprintf(buf, sizeof(buf), "%s: ", applet_name), head = n;
 
 	if (n < sizeof(buf))
 		n += (size_t)vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
@@ -25,6 +60,8 @@ static void vmsg(int err, const char *fmt, va_list ap)
 	if (n >= sizeof(buf) - 1)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
+	if (err_log_fd >= 0)
+		log_copy(level, buf + head, n - head);
 	/* Best effort: there is nowhere to report a failed write to stderr. */
 	if (write(STDERR_FILENO, buf, n) < 0)
 		return;
@@ -34,7 +71,7 @@ void warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(0, fmt, ap);
+	vmsg("warning", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -43,7 +80,7 @@ void warn_errno(const char *fmt, ...)
 	int err = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(err, fmt, ap);
+	vmsg("warning", err, fmt, ap);
 	va_end(ap);
 	errno = err;
 }
@@ -52,7 +89,7 @@ void die(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(0, fmt, ap);
+	vmsg("error", 0, fmt, ap);
 	va_end(ap);
 	exit(die_status);
 }
@@ -62,7 +99,7 @@ void die_errno(const char *fmt, ...)
 	int err = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	vmsg(err, fmt, ap);
+	vmsg("error", err, fmt, ap);
 	va_end(ap);
 	exit(die_status);
 }

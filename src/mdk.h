@@ -24,6 +24,8 @@ extern const char *applet_name;	/* "mdk-unpack", set by the dispatcher */
 extern char **mdk_argv;		/* main()'s argv, for a re-exec */
 extern int die_status;		/* exit code of die*(): 1, mdk-run sets 125 */
 extern int usage_status;	/* exit code of usage_die(): 2 */
+extern int err_log_fd;		/* -1, or where each message goes too (mdk-oci --log) */
+extern bool err_log_json;	/* ... as {"level","msg","time"} lines */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -106,6 +108,12 @@ struct rootfs {
  * sysfs), then pivot_root and detach the old root. -1 with R->err on
  * failure. */
 int rootfs_enter(struct rootfs *r);
+/* Its parts, for mdk-oci: the new mount API, flags on a mount before it is
+ * attached anywhere. */
+int mnt_clone(int dirfd, const char *path, uint64_t attr, bool recursive);	/* open_tree copy, MOUNT_ATTR_* set */
+int mnt_attach(int tree, int dirfd, const char *path);	/* move_mount; "" for DIRFD itself */
+int mnt_new(const char *type, const char *opts, unsigned attr);	/* fsopen+fsconfig+fsmount */
+int open_beneath(int mnt, const char *path, int flags);	/* O_PATH, no symlink, no other mount */
 
 /* --- proc.c: process plumbing for mdk-run and mdk-pivot -------------------- */
 extern const int forwarded_signals[];	/* 0-terminated */
@@ -140,6 +148,9 @@ void exe_reexec_protected(void);
 int proc_stat(pid_t pid, pid_t *ppid, unsigned long long *start);	/* stat 4, 22 */
 int proc_starttime(pid_t pid, unsigned long long *start);	/* /proc/PID/stat 22 */
 void close_fds_except(int keep);
+/* CLONE_NEW* of the namespaces of PID that are not ours (the ones setns
+ * must enter: a user namespace may not be entered twice). */
+int ns_differ(pid_t pid);
 void close_fds_but(int a, int b, int c);	/* -1: none */
 void catch_stop_signals(void (*fn)(int));	/* INT, TERM, HUP; no SA_RESTART */
 int loopback_up(void);
@@ -225,17 +236,30 @@ struct limits {
 	uint64_t cpu_shares;		/* v1 shares; v2 weight derived */
 	uint64_t pids;
 	const char *cpuset;		/* "0-2,4" */
+	const char *const *devices;	/* v1 device rules in order: "+c 1:3 rwm" allows, "-a" denies */
+	size_t ndevices;
+	const char *const *unified;	/* v2 files and values: "memory.high", "1g", ... */
+	size_t nunified;
 };
 struct cgroup {
 	enum cg_mode mode;
-	char id[MDK_NAME_MAX + 1];
-	char *dirs[4];			/* the container's cgroup dirs */
+	char path[512];			/* below each hierarchy's root */
+	char *dirs[8];			/* the container's cgroup dirs */
 	size_t ndirs;
 	int lockfd;			/* flock'ed while the container lives */
 };
 enum cg_mode cgroup_mode(void);
 const char *cgroup_parent(void);	/* $MDK_CGROUP_PARENT or "m-docker" */
 int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, char *err, size_t n);
+/* The same at PATH ("a/b/leaf", made as mkdir -p); CG_ALL: on v1, join the
+ * freezer, devices and blkio hierarchies too (mdk-oci). */
+#define CG_ALL 1
+int cgroup_create_at(struct cgroup *cg, const char *path, const struct limits *l, unsigned flags, char *err,
+		     size_t n);
+int cgroup_destroy_at(const char *path);
+int cgroup_update_at(const char *path, const struct limits *l, char *err, size_t n);
+int cgroup_freeze_at(const char *path, bool frozen);
+size_t cgroup_pids_at(const char *path, int *v, size_t n);
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n);
 int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
 int cgroup_freeze(const char *id, bool frozen);	/* -1 ENOENT: no freezer for it */

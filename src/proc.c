@@ -6,6 +6,7 @@
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,6 +25,10 @@
 #include <unistd.h>
 
 #include "mdk.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 char **mdk_argv;	/* set by main(): the re-exec needs the whole argv */
 
@@ -286,6 +291,37 @@ int user_resolve(int rootfd, const char *spec, uid_t *uid, gid_t *gid, char *hom
 out:
 	free(db);
 	return rc;
+}
+
+/* --- namespaces ---------------------------------------------------------------- */
+
+static bool same_ns(pid_t pid, const char *name)
+{
+	char path[64];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, name);
+	if (stat(path, &a) < 0)
+		return true;	/* the kernel has none of that kind */
+	snprintf(path, sizeof(path), "/proc/self/ns/%s", name);
+	return stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* The namespaces of PID 1 that are not ours already: all of them, but the
+ * network with --net host (a user namespace may not be entered twice). */
+int ns_differ(pid_t init)
+{
+	static const struct { const char *name; int flag; } ns[] = {
+		{ "user", CLONE_NEWUSER }, { "mnt", CLONE_NEWNS },	   { "uts", CLONE_NEWUTS },
+		{ "ipc", CLONE_NEWIPC },   { "net", CLONE_NEWNET },	   { "cgroup", CLONE_NEWCGROUP },
+		{ "pid", CLONE_NEWPID },   { "time", CLONE_NEWTIME },
+	};
+	int flags = 0;
+
+	for (size_t i = 0; i < sizeof(ns) / sizeof(*ns); i++)
+		if (!same_ns(init, ns[i].name))
+			flags |= ns[i].flag;
+	return flags;
 }
 
 /* --- fds, network ---------------------------------------------------------------- */

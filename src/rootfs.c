@@ -49,11 +49,12 @@ static int step_fail(struct rootfs *r, const char *fmt, ...)
  * with ATTR (MOUNT_ATTR_*) set on every mount in it before it is attached
  * anywhere: the flags go on the mount itself, never on a path looked up
  * again. */
-static int clone_tree(int dirfd, const char *path, uint64_t attr)
+int mnt_clone(int dirfd, const char *path, uint64_t attr, bool recursive)
 {
 	struct mount_attr ma = { .attr_set = attr };
 	int fd = (int)syscall(SYS_open_tree, dirfd, path,
-			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | (*path ? 0 : AT_EMPTY_PATH));
+			      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) |
+				      (*path ? 0 : AT_EMPTY_PATH));
 
 	if (fd < 0 || !attr)
 		return fd;
@@ -65,7 +66,7 @@ static int clone_tree(int dirfd, const char *path, uint64_t attr)
 	return fd;
 }
 
-static int attach_tree(int tree, int dirfd, const char *path)
+int mnt_attach(int tree, int dirfd, const char *path)
 {
 	return (int)syscall(SYS_move_mount, tree, "", dirfd, path,
 			    MOVE_MOUNT_F_EMPTY_PATH | (*path ? 0 : MOVE_MOUNT_T_EMPTY_PATH));
@@ -78,9 +79,9 @@ static const char *needs_new_api(void)
 
 /* A new instance of filesystem TYPE with OPTS ("key=value,flag,..."), as a
  * detached mount with ATTR (MOUNT_ATTR_*). */
-static int fs_new(const char *type, const char *opts, unsigned attr)
+int mnt_new(const char *type, const char *opts, unsigned attr)
 {
-	char buf[128], *save, *key;
+	char buf[1024], *save, *key;
 	int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC), mnt = -1, e;
 
 	if (fs < 0)
@@ -109,9 +110,9 @@ out:
 /* fs_new, moved onto the directory (or file) TARGET: the new mount's fd. */
 static int fs_mount_at(int target, const char *type, const char *opts, unsigned attr)
 {
-	int mnt = fs_new(type, opts, attr);
+	int mnt = mnt_new(type, opts, attr);
 
-	if (mnt >= 0 && attach_tree(mnt, target, "") < 0) {
+	if (mnt >= 0 && mnt_attach(mnt, target, "") < 0) {
 		int e = errno;
 		close(mnt);
 		return errno = e, -1;
@@ -122,7 +123,7 @@ static int fs_mount_at(int target, const char *type, const char *opts, unsigned 
 /* PATH below the mount MNT, as an O_PATH fd: never above it, through a
  * symlink or into another mount. How the filesystems we have just mounted
  * (procfs, sysfs, the /dev tmpfs) are walked. */
-static int open_beneath(int mnt, const char *path, int flags)
+int open_beneath(int mnt, const char *path, int flags)
 {
 	struct open_how how = { .flags = (uint64_t)(O_PATH | O_CLOEXEC | flags),
 				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV };
@@ -183,7 +184,7 @@ static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 	const char *kfs;
 	int tree, target = -1;
 
-	if ((tree = clone_tree(AT_FDCWD, v->src, attr)) < 0)
+	if ((tree = mnt_clone(AT_FDCWD, v->src, attr, true)) < 0)
 		return step_fail(r, "volume '%s': bind '%s'%s", v->dst, v->src, needs_new_api());
 	if (fstat(tree, &st) < 0 || fstat(rootfd, &rst) < 0) {
 		step_fail(r, "volume '%s': stat '%s'", v->dst, v->src);
@@ -214,7 +215,7 @@ static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
 		step_fail(r, "volume '%s': refusing a target on %s", v->dst, kfs);
 		goto fail;
 	}
-	if (attach_tree(tree, target, "") < 0) {
+	if (mnt_attach(tree, target, "") < 0) {
 		step_fail(r, "volume: bind mount '%s' on '%s'", v->src, v->dst);
 		goto fail;
 	}
@@ -366,8 +367,8 @@ static int mask_path(struct rootfs *r, int mnt, const char *fs, const struct ker
 		if (S_ISDIR(st.st_mode))
 			m = fs_mount_at(target, "tmpfs", "ro,mode=0555",
 					MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-		else if ((m = clone_tree(dev, "null", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)) >= 0 &&
-			 attach_tree(m, target, "") < 0) {
+		else if ((m = mnt_clone(dev, "null", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, true)) >= 0 &&
+			 mnt_attach(m, target, "") < 0) {
 			int e = errno;
 			close(m);
 			m = -1;
@@ -392,8 +393,8 @@ static int readonly_path(struct rootfs *r, int mnt, const char *fs, const struct
 			return 0;
 		return step_fail(r, "make %s/%s read-only", fs, k->path);
 	}
-	m = clone_tree(target, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
-	int ret = m < 0 || attach_tree(m, target, "") < 0 ? step_fail(r, "make %s/%s read-only", fs, k->path) : 0;
+	m = mnt_clone(target, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true);
+	int ret = m < 0 || mnt_attach(m, target, "") < 0 ? step_fail(r, "make %s/%s read-only", fs, k->path) : 0;
 	if (m >= 0)
 		close(m);
 	close(target);
@@ -449,14 +450,14 @@ int rootfs_enter(struct rootfs *r)
 		step_fail(r, "open rootfs '%s'", r->root);
 		goto out;
 	}
-	if ((rootfd = clone_tree(rootdir, "", r->privileged ? 0 : MOUNT_ATTR_NODEV)) < 0) {
+	if ((rootfd = mnt_clone(rootdir, "", r->privileged ? 0 : MOUNT_ATTR_NODEV, true)) < 0) {
 		step_fail(r, "open rootfs '%s'%s", r->root, needs_new_api());
 		goto out;
 	}
 	for (size_t i = 0; i < 3; i++)
 		if ((dirs[i] = open_mount_dir(r, rootfd, names[i])) < 0)
 			goto out;
-	if (attach_tree(rootfd, rootdir, "") < 0) {
+	if (mnt_attach(rootfd, rootdir, "") < 0) {
 		step_fail(r, "bind mount rootfs '%s' on itself", r->root);
 		goto out;
 	}
