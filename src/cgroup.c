@@ -242,7 +242,9 @@ static bool limits_need(const struct limits *l, const char *ctrl)
 		return l->cpu_quota || l->cpu_shares;
 	if (!strcmp(ctrl, "cpuset"))
 		return l->cpuset;
-	return l->pids;
+	if (!strcmp(ctrl, "devices"))
+		return l->ndevices;
+	return !strcmp(ctrl, "pids") && l->pids;
 }
 
 /* Undo a failed cgroup_create: rmdir only the directories it made (no task
