@@ -51,7 +51,8 @@ need_pkgs() {
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils shellcheck:shellcheck dash:dash
 		apt-ftparchive:apt-utils gpg:gnupg umoci:umoci skopeo:skopeo podman:podman
-		mmdebstrap:mmdebstrap $SAN_SPECS"
+		mmdebstrap:mmdebstrap runc:runc conmon:conmon containerd:containerd
+		containerd-shim-runc-v2:containerd $SAN_SPECS"
 	[ "${1:-}" = san ] && specs="make:make $SAN_SPECS"
 	for spec in $specs; do
 		tool=${spec%%:*} pkg=${spec#*:}
@@ -82,6 +83,11 @@ need_pkgs() {
 	apt-get update -qq
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	# The tests start a containerd of their own: the package's service,
+	# started by its install, is not wanted.
+	case " $missing " in
+	*" containerd "*) systemctl disable --now containerd >/dev/null 2>&1 || : ;;
+	esac
 }
 
 # --- static dependencies from Debian source packages --------------------------
