@@ -321,6 +321,40 @@ check commit-frozen "rc=$crc out=$cout stderr=[$(cat /tmp/cerr)] cgroup.freeze s
 	eval '[ $crc -eq 0 ] && [ -z "$(cat /tmp/cerr)" ] && contains_1 "$seen" && [ "$fz" = 0 ] &&
 		[ "$ev" = "frozen 0" ] && [ "$alive" = yes ] && [ "$gout" = "x 20000000 " ] && [ ! -e $P/v2f ]'
 
+# --- mdk-oci: a bundle's container in its cgroup (limits, freezer, namespace) -----------------
+B=/tmp/ob
+OR=/run/oci
+mkdir -p $B
+ln -s $R $B/rootfs
+(cd $B && mdk oci spec)
+sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
+	-e 's|^\( *\)"sh"$|\1"sh", "-c", "head -n 1 /proc/self/cgroup; ls /sys/fs/cgroup/memory.max \&\& echo ready; while :; do sleep 1; done"|' \
+	-e 's|"resources": {|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 20},|' $B/config.json
+mdk oci --root $OR create -b $B --pid-file /tmp/oci.pid v2oci >/tmp/oci.out 2>/tmp/oci.err
+crc=$?
+st1=$(mdk oci --root $OR state v2oci 2>&1 | grep '"status"' | tr -d ' ,')
+mdk oci --root $OR start v2oci >>/tmp/oci.err 2>&1
+src=$?
+oci_ready() { grep -q ready /tmp/oci.out; }
+wait_for oci_ready
+cgin=$(head -n 1 /tmp/oci.out)
+mem=$(cat $P/v2oci/memory.max 2>&1)
+pids=$(cat $P/v2oci/pids.max 2>&1)
+mdk oci --root $OR pause v2oci >>/tmp/oci.err 2>&1
+fz=$(cat $P/v2oci/cgroup.freeze 2>&1)
+st2=$(mdk oci --root $OR state v2oci 2>&1 | grep '"status"' | tr -d ' ,')
+mdk oci --root $OR resume v2oci >>/tmp/oci.err 2>&1
+st3=$(mdk oci --root $OR state v2oci 2>&1 | grep '"status"' | tr -d ' ,')
+mdk oci --root $OR kill v2oci KILL >>/tmp/oci.err 2>&1
+oci_stopped() { mdk oci --root $OR state v2oci 2>/dev/null | grep -q '"stopped"'; }
+wait_for oci_stopped
+mdk oci --root $OR delete v2oci >>/tmp/oci.err 2>&1
+drc=$?
+check oci-lifecycle "create rc=$crc start rc=$src states [$st1 $st2 $st3] in the container: [$cgin] memory.max=$mem pids.max=$pids frozen=$fz delete rc=$drc stderr=[$(cat /tmp/oci.err)] out=[$(cat /tmp/oci.out)] dir=$(ls -d $P/v2oci $OR/v2oci 2>&1)" \
+	eval '[ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$st1 $st2 $st3" = "\"status\":\"created\" \"status\":\"paused\" \"status\":\"running\"" ] &&
+		[ "$cgin" = "0::/" ] && [ "$mem" = 33554432 ] && [ "$pids" = 20 ] && [ "$fz" = 1 ] && [ $drc -eq 0 ] &&
+		[ ! -e $P/v2oci ] && [ ! -e $OR/v2oci ]'
+
 # --- nothing left -----------------------------------------------------------------------------
 left=$(find $P -mindepth 1 -type d 2>&1)
 check no-leftovers "left under m-docker: $left" eval '[ -z "$left" ]'
