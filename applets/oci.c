@@ -163,6 +163,7 @@ struct spec {
 	unsigned rootprop;	/* MS_* for "/" after the switch; 0: private */
 	struct dev { const char *path; mode_t mode; dev_t rdev; uid_t uid; gid_t gid; } *devs;
 	size_t ndevs;
+	bool nodev;		/* the device rules kept without a controller (fence_devices) */
 };
 
 /* The options every command shares: globals, and create's. */
@@ -716,6 +717,28 @@ static void parse_linux(struct spec *s, json_t *l, const char *id)
 	}
 }
 
+/* cgroup v2 has no devices controller, only eBPF programs, and mdk has no
+ * BPF compiler of its own (libseccomp makes only seccomp's). So on v2 the
+ * device rules are kept by what can be reached instead: the container may
+ * not mknod (CAP_MKNOD goes), and every mount but /dev and what is below
+ * it is nodev (the root's too): the nodes it can open are the ones create
+ * made in /dev -- the defaults and linux.devices. */
+static void fence_devices(struct spec *s, struct proc *p)
+{
+	if (cgroup_mode() != CG_V2 || !s->lim.ndevices)
+		return;
+	s->nodev = true;
+	for (int i = 0; i < NCAPSETS; i++)
+		p->caps[i] &= ~(1ULL << CAP_MKNOD);
+	for (size_t i = 0; i < s->nmnts; i++) {
+		struct mnt *m = &s->mnts[i];
+		if (strcmp(m->dst, "/dev") && strncmp(m->dst, "/dev/", 5)) {
+			m->set |= MOUNT_ATTR_NODEV;
+			m->clr &= ~(uint64_t)MOUNT_ATTR_NODEV;
+		}
+	}
+}
+
 /* Read and check BUNDLE/config.json whole: a bad one fails create before
  * anything is made. */
 static void parse_spec(struct spec *s, const char *bundle, const char *id)
@@ -772,6 +795,7 @@ static void parse_spec(struct spec *s, const char *bundle, const char *id)
 		bad("hostname", "set without a new UTS namespace");
 	if (!(s->newns & CLONE_NEWNS))
 		bad("linux.namespaces", "a container needs a mount namespace of its own");
+	fence_devices(s, &s->p);
 }
 
 /* --- state -------------------------------------------------------------------------- */
@@ -1343,8 +1367,11 @@ _Noreturn static void container_main(struct spec *s, int sock, int nsfd[NNS])
 	int rootdir, rootfd, fifo, wd, st;
 	char *cmd;
 
-	/* Until create is done: its death is ours (it could not undo us). */
+	/* Until create is done: its death is ours (it could not undo us).
+	 * Not dumpable until the exec: a process of a PID namespace we join
+	 * must not ptrace us or open our /proc files meanwhile. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0);
 	wait_go(sock);
 	read_cgroups();
 	for (size_t k = 0; k < NNS; k++) {
@@ -1391,7 +1418,8 @@ _Noreturn static void container_main(struct spec *s, int sock, int nsfd[NNS])
 	if (mount(NULL, "/", NULL, MS_REC | (s->rootprop == MS_PRIVATE ? MS_PRIVATE : prop), NULL) < 0)
 		FAIL("set the propagation of /");
 	if ((rootdir = open(s->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (rootfd = mnt_clone(rootdir, "", 0, true)) < 0 || mnt_attach(rootfd, rootdir, "") < 0)
+	    (rootfd = mnt_clone(rootdir, "", s->nodev ? MOUNT_ATTR_NODEV : 0, true)) < 0 ||
+	    mnt_attach(rootfd, rootdir, "") < 0)
 		FAIL("bind the rootfs '%s' on itself", s->rootfs);
 	for (size_t i = 0; i < s->nmnts; i++)
 		do_mount(sock, rootfd, &s->mnts[i], s->cgpath);
@@ -2012,6 +2040,7 @@ struct exec_opts {
 	char **args;
 	const char *env[256];
 	size_t nenv;
+	uint64_t caps;		/* --cap: added to every set */
 	bool tty, nnp;
 };
 
@@ -2032,6 +2061,7 @@ static void exec_process(struct exec_opts *o, struct spec *s, struct proc *p)
 			die("process '%s': %s", o->process, j ? "not a JSON object" : je.text);
 		where = o->process;
 		parse_process(j, p);
+		fence_devices(s, p);
 		return;
 	}
 	*p = s->p;
@@ -2053,6 +2083,10 @@ static void exec_process(struct exec_opts *o, struct spec *s, struct proc *p)
 		p->uid = (uid_t)u;
 		p->gid = (gid_t)g;
 	}
+	if (o->caps && s->nodev)
+		o->caps &= ~(1ULL << CAP_MKNOD);
+	for (int i = 0; i < NCAPSETS; i++)
+		p->caps[i] |= o->caps;
 	if (o->nenv) {
 		size_t n = 0;
 		for (char **e = p->env; e && *e; e++)
@@ -2419,7 +2453,11 @@ int oci_main(int argc, char **argv)
 			xo.cwd = optarg;
 			break;
 		case O_NNP: xo.nnp = true; break;
-		case O_CAP: warn("exec --cap '%s': not supported, ignored (use -p process.json)", optarg); break;
+		case O_CAP:
+			if (cap_from_name(optarg) < 0)
+				usage_die("--cap '%s': unknown capability", optarg);
+			xo.caps |= 1ULL << cap_from_name(optarg);
+			break;
 		case O_ALL: all = true; break;
 		case O_FORCE: force = true; break;
 		case O_QUIET: quiet = true; break;

@@ -327,8 +327,16 @@ OR=/run/oci
 mkdir -p $B
 ln -s $R $B/rootfs
 (cd $B && mdk oci spec)
+cat >$R/oci.sh <<'EOF'
+head -n 1 /proc/self/cgroup
+mknod /m b 1 3 2>/dev/null && echo made || echo no-mknod
+awk '$2 == "/" { print $4 }' /proc/mounts
+ls /sys/fs/cgroup/memory.max && echo ready
+while :; do sleep 1; done
+EOF
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
-	-e 's|^\( *\)"sh"$|\1"sh", "-c", "head -n 1 /proc/self/cgroup; ls /sys/fs/cgroup/memory.max \&\& echo ready; while :; do sleep 1; done"|' \
+	-e 's|^\( *\)"sh"$|\1"sh", "/oci.sh"|' \
+	-e 's|"CAP_KILL",|"CAP_KILL", "CAP_MKNOD",|' \
 	-e 's|"resources": {|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 20},|' $B/config.json
 mdk oci --root $OR create -b $B --pid-file /tmp/oci.pid v2oci >/tmp/oci.out 2>/tmp/oci.err
 crc=$?
@@ -338,6 +346,9 @@ src=$?
 oci_ready() { grep -q ready /tmp/oci.out; }
 wait_for oci_ready
 cgin=$(head -n 1 /tmp/oci.out)
+# No devices controller on v2: no mknod, and the root is nodev.
+mknod=$(sed -n 2p /tmp/oci.out)
+rootopts=$(sed -n 3p /tmp/oci.out)
 mem=$(cat $P/v2oci/memory.max 2>&1)
 pids=$(cat $P/v2oci/pids.max 2>&1)
 mdk oci --root $OR pause v2oci >>/tmp/oci.err 2>&1
@@ -350,6 +361,8 @@ oci_stopped() { mdk oci --root $OR state v2oci 2>/dev/null | grep -q '"stopped"'
 wait_for oci_stopped
 mdk oci --root $OR delete v2oci >>/tmp/oci.err 2>&1
 drc=$?
+check oci-devices "mknod: [$mknod] root: [$rootopts] (want nodev)" \
+	eval 'case "$mknod" in *no-mknod) ;; *) false ;; esac && case ",$rootopts," in *,nodev,*) ;; *) false ;; esac'
 check oci-lifecycle "create rc=$crc start rc=$src states [$st1 $st2 $st3] in the container: [$cgin] memory.max=$mem pids.max=$pids frozen=$fz delete rc=$drc stderr=[$(cat /tmp/oci.err)] out=[$(cat /tmp/oci.out)] dir=$(ls -d $P/v2oci $OR/v2oci 2>&1)" \
 	eval '[ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$st1 $st2 $st3" = "\"status\":\"created\" \"status\":\"paused\" \"status\":\"running\"" ] &&
 		[ "$cgin" = "0::/" ] && [ "$mem" = 33554432 ] && [ "$pids" = 20 ] && [ "$fz" = 1 ] && [ $drc -eq 0 ] &&
