@@ -2424,6 +2424,12 @@ int oci_main(int argc, char **argv)
 	optind = 1;
 	if (!strcmp(cmd, "features"))
 		return cmd_features();
+	/* CVE-2019-5736: the commands whose processes enter the container run
+	 * from a copy of mdk no one can write through /proc/PID/exe (a
+	 * "#!/proc/self/exe" command would run us in there). argv is whole
+	 * still: getopt's '+' moved nothing. */
+	if (!strcmp(cmd, "create") || !strcmp(cmd, "run") || !strcmp(cmd, "exec"))
+		exe_reexec_protected();
 	while ((c = getopt_long(argc, argv, "+b:dtp:e:u:afq", opts, NULL)) != -1) {
 		switch (c) {
 		case O_BUNDLE: bundle_dir = optarg; break;
