@@ -46,14 +46,6 @@
 #include <unistd.h>
 
 #include "mdk.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
 #include "oci.h"
 
 const char oci_usage[] =
@@ -219,16 +211,6 @@ static char *state_json(const struct state *st, unsigned flags)
 	return s;
 }
 
-static void now_rfc3339(char *buf, size_t n)
-{
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + k, n - k, ".%09ldZ", ts.tv_nsec);
-}
 
 /* --- create -------------------------------------------------------------------------- */
 
@@ -393,7 +375,7 @@ static void create(const char *id, struct made *c)
 		close(fd);
 	}
 	char created[64];
-	now_rfc3339(created, sizeof(created));
+	time_rfc3339(created, sizeof(created));
 	for (char go = 'g';;) {
 		if (go && write(sv[0], &go, 1) != 1) {
 			snprintf(msg, sizeof(msg), "start the container's process: %s", strerror(errno));

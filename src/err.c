@@ -15,23 +15,29 @@
 int err_log_fd = -1;
 bool err_log_json;
 
+void time_rfc3339(char *buf, size_t n)
+{
+	struct timespec t;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	gmtime_r(&t.tv_sec, &tm);
+	size_t k = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + k, n - k, ".%09ldZ", t.tv_nsec);
+}
+
 /* The copy for --log (mdk-oci): the line as is, or a JSON object with
  * level, msg and time (what runc's callers parse). */
 static void log_copy(const char *level, const char *msg, size_t n)
 {
 	char ts[40];
-	struct timespec t;
-	struct tm tm;
 
 	if (!err_log_json) {
 		if (write(err_log_fd, msg, n) < 0)
 			return;
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &t);
-	gmtime_r(&t.tv_sec, &tm);
-	size_t k = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts + k, sizeof(ts) - k, ".%09ldZ", t.tv_nsec);
+	time_rfc3339(ts, sizeof(ts));
 	json_t *o = json_pack("{s:s, s:s%, s:s}", "level", level, "msg", msg, n - 1, "time", ts);
 	char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	if (line) {

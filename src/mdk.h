@@ -26,6 +26,7 @@ extern int die_status;		/* exit code of die*(): 1, mdk-run sets 125 */
 extern int usage_status;	/* exit code of usage_die(): 2 */
 extern int err_log_fd;		/* -1, or where each message goes too (mdk-oci --log) */
 extern bool err_log_json;	/* ... as {"level","msg","time"} lines */
+void time_rfc3339(char *buf, size_t n);	/* now, UTC, with nanoseconds: 40 bytes do */
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -34,14 +34,6 @@
 #include <unistd.h>
 
 #include "mdk.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
 #include "oci.h"
 
 const char *const hook_names[NHOOKS] = { "prestart", "createRuntime", "createContainer",
