@@ -318,6 +318,8 @@ static void create(const char *id, struct made *c)
 	s->cgpath[0] = 0;	/* not ours until made */
 	if ((c->dirfd = openat(rootfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    mkfifoat(c->dirfd, "exec.fifo", 0600) < 0 ||
+	    /* (writable by a user namespace's root: it reopens it) */
+	    fchmodat(c->dirfd, "exec.fifo", 0622, 0) < 0 ||
 	    (fifo = openat(c->dirfd, "exec.fifo", O_PATH | O_CLOEXEC)) < 0) {
 		snprintf(msg, sizeof(msg), "make '%s/%s/exec.fifo': %s", state_root, id, strerror(errno));
 		goto fail;
@@ -802,11 +804,42 @@ static void exec_process(struct exec_opts *o, struct spec *s, struct proc *p)
 	}
 }
 
-static pid_t exec_cmd_pid;
-static void exec_forward(int sig)
+/* run: a container created that could not be started is deleted on the
+ * way out (once: delete may fail too). */
+static const char *run_id;
+static void run_cleanup(void)
 {
-	if (exec_cmd_pid > 0)
-		kill(exec_cmd_pid, sig);
+	const char *id = run_id;
+
+	run_id = NULL;
+	if (id)
+		cmd_delete(id, true);
+}
+
+static pid_t waited;
+static void forward(int sig)
+{
+	if (waited > 0)
+		kill(waited, sig);
+}
+
+/* Wait for PID, our child (or an orphan we are the subreaper of), passing
+ * the signals a terminal sends on to it; its status as an exit code. */
+static int wait_forwarding(pid_t pid)
+{
+	waited = pid;
+	for (const int *sg = forwarded_signals; *sg; sg++)
+		signal(*sg, forward);
+	for (;;) {
+		int w;
+		pid_t r = waitpid(-1, &w, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			die_errno("wait");
+		if (r == pid)
+			return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
+	}
 }
 
 static int cmd_exec(const char *id, struct exec_opts *o)
@@ -951,21 +984,7 @@ static int cmd_exec(const char *id, struct exec_opts *o)
 		if (write_file_atomic(pid_file, v) < 0)
 			die_errno("pid file '%s'", pid_file);
 	}
-	if (detach)
-		return 0;
-	exec_cmd_pid = cmd;
-	for (const int *sg = forwarded_signals; *sg; sg++)
-		signal(*sg, exec_forward);
-	for (;;) {
-		int w;
-		pid_t r = waitpid(-1, &w, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			die_errno("wait");
-		if (r == cmd)
-			return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
-	}
+	return detach ? 0 : wait_forwarding(cmd);
 }
 
 /* --- spec, features, the command line ---------------------------------------------------- */
@@ -1228,16 +1247,22 @@ int oci_main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run")) {
 		struct made m;
+		run_id = id;
+		atexit(run_cleanup);
+		/* With a user namespace the process is our grandchild. */
+		if (!detach && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+			die_errno("prctl(PR_SET_CHILD_SUBREAPER)");
 		create(id, &m);
 		if (cmd_start(id) != 0)
 			return 1;
-		if (detach)
+		if (detach) {
+			run_id = NULL;
 			return 0;
-		int w;
-		while (waitpid(m.child, &w, 0) < 0 && errno == EINTR)
-			;
+		}
+		int status = wait_forwarding(m.pid);
+		run_id = NULL;
 		cmd_delete(id, true);
-		return WIFEXITED(w) ? WEXITSTATUS(w) : 128 + WTERMSIG(w);
+		return status;
 	}
 	if (!strcmp(cmd, "start"))
 		return cmd_start(id);
