@@ -663,8 +663,11 @@ void oci_parse_spec(struct spec *s, const char *bundle, const char *id)
 	}
 	parse_hooks(s, jobj(s->json, "hooks", "hooks"));
 	parse_linux(s, jobj(s->json, "linux", "linux"), id);
-	if (s->hostname && *s->hostname && !(s->newns & CLONE_NEWUTS))
-		bad("hostname", "set without a new UTS namespace");
+	/* (With a UTS namespace joined -- a pod's -- the hostname is the
+	 * pod's already: not set again, as runc does.) */
+	size_t uts = 4;
+	if (s->hostname && *s->hostname && !(s->newns & CLONE_NEWUTS) && !s->nspath[uts])
+		bad("hostname", "set without a UTS namespace of the container's");
 	if (!(s->newns & CLONE_NEWNS))
 		bad("linux.namespaces", "a container needs a mount namespace of its own");
 	oci_fence_devices(s, &s->p);
