@@ -336,8 +336,7 @@ static void create(const char *id, struct made *c)
 	}
 	/* The next child is PID 1 of the container's PID namespace (or one
 	 * of the namespace joined). */
-	size_t pidk = 1;
-	if ((nsfd[pidk] >= 0 && setns(nsfd[pidk], CLONE_NEWPID) < 0) ||
+	if ((nsfd[NS_PID] >= 0 && setns(nsfd[NS_PID], CLONE_NEWPID) < 0) ||
 	    ((s->newns & CLONE_NEWPID) && !(s->newns & CLONE_NEWUSER) && unshare(CLONE_NEWPID) < 0)) {
 		snprintf(msg, sizeof(msg), "PID namespace: %s", strerror(errno));
 		goto fail;

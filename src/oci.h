@@ -20,7 +20,8 @@ enum { H_PRESTART, H_CREATE_RUNTIME, H_CREATE_CONTAINER, H_START_CONTAINER, H_PO
 extern const char *const hook_names[NHOOKS];
 
 struct ns_type { const char *name, *file; int flag; };
-#define NNS 8
+/* ns_types' order: the user namespace first (joined before the others). */
+enum { NS_USER, NS_PID, NS_NET, NS_IPC, NS_UTS, NS_MNT, NS_CGROUP, NS_TIME, NNS };
 extern const struct ns_type ns_types[NNS];
 
 struct mnt {

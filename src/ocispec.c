@@ -39,9 +39,10 @@
 const char *const hook_names[NHOOKS] = { "prestart", "createRuntime", "createContainer",
 					 "startContainer", "poststart", "poststop" };
 const struct ns_type ns_types[NNS] = {
-	{ "user", "user", CLONE_NEWUSER },   { "pid", "pid", CLONE_NEWPID },	  { "network", "net", CLONE_NEWNET },
-	{ "ipc", "ipc", CLONE_NEWIPC },	     { "uts", "uts", CLONE_NEWUTS },	  { "mount", "mnt", CLONE_NEWNS },
-	{ "cgroup", "cgroup", CLONE_NEWCGROUP }, { "time", "time", CLONE_NEWTIME },
+	[NS_USER] = { "user", "user", CLONE_NEWUSER },	    [NS_PID] = { "pid", "pid", CLONE_NEWPID },
+	[NS_NET] = { "network", "net", CLONE_NEWNET },	    [NS_IPC] = { "ipc", "ipc", CLONE_NEWIPC },
+	[NS_UTS] = { "uts", "uts", CLONE_NEWUTS },	    [NS_MNT] = { "mount", "mnt", CLONE_NEWNS },
+	[NS_CGROUP] = { "cgroup", "cgroup", CLONE_NEWCGROUP }, [NS_TIME] = { "time", "time", CLONE_NEWTIME },
 };
 bool oci_systemd_cgroup;
 
@@ -665,8 +666,7 @@ void oci_parse_spec(struct spec *s, const char *bundle, const char *id)
 	parse_linux(s, jobj(s->json, "linux", "linux"), id);
 	/* (With a UTS namespace joined -- a pod's -- the hostname is the
 	 * pod's already: not set again, as runc does.) */
-	size_t uts = 4;
-	if (s->hostname && *s->hostname && !(s->newns & CLONE_NEWUTS) && !s->nspath[uts])
+	if (s->hostname && *s->hostname && !(s->newns & CLONE_NEWUTS) && !s->nspath[NS_UTS])
 		bad("hostname", "set without a UTS namespace of the container's");
 	if (!(s->newns & CLONE_NEWNS))
 		bad("linux.namespaces", "a container needs a mount namespace of its own");
