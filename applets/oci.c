@@ -269,6 +269,7 @@ struct made {
 	pid_t pid;		/* the container's process */
 	pid_t child;		/* our child: the same, or (user namespace) its parent */
 	int dirfd;		/* ROOT/ID */
+	int lockfd;		/* ROOT/ID, flock'ed while it is made */
 	char *state;		/* its state.json */
 };
 
@@ -316,7 +317,10 @@ static void create(const char *id, struct made *c)
 	char cgpath[sizeof(s->cgpath)];
 	strcpy(cgpath, s->cgpath);
 	s->cgpath[0] = 0;	/* not ours until made */
-	if ((c->dirfd = openat(rootfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	/* Held until the state is written: delete --force tells a create
+	 * under way from one that died half done. */
+	if ((c->lockfd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(c->lockfd, LOCK_EX) < 0 ||
+	    (c->dirfd = openat(rootfd, id, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    mkfifoat(c->dirfd, "exec.fifo", 0600) < 0 ||
 	    /* (writable by a user namespace's root: it reopens it) */
 	    fchmodat(c->dirfd, "exec.fifo", 0622, 0) < 0 ||
@@ -454,6 +458,7 @@ static void create(const char *id, struct made *c)
 	}
 	close(fifo);
 	close(sv[0]);
+	close(c->lockfd);
 	return;
 fail:
 	undo_create(c, id);
@@ -590,6 +595,18 @@ static int cmd_delete(const char *id, bool force)
 		struct stat sb;
 		if (fd < 0 || fstatat(fd, id, &sb, 0) < 0)
 			return 0;
+		/* No state: a create under way (its lock held), or one that died
+		 * half done, whose directory goes. */
+		char *f = xasprintf("%s/state.json", id);
+		int lock = fstatat(fd, f, &sb, 0) < 0 ? openat(fd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		free(f);
+		if (lock >= 0) {
+			if (flock(lock, LOCK_EX | LOCK_NB) < 0)
+				die("container '%s' is being created", id);
+			if (rm_tree_nocross(fd, id) < 0)
+				die_errno("remove '%s/%s'", state_root, id);
+			return 0;
+		}
 		close(fd);
 	}
 	state_load(id, &st);
