@@ -196,19 +196,8 @@ static int state_load(const char *id, struct state *st)
 /* The state as the runtime spec says (for state, and hooks' stdin). */
 static char *state_json(const struct state *st, unsigned flags)
 {
-	json_t *ann = json_object_get(st->json, "annotations");
-	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "ociVersion", OCI_VERSION, "id", st->id,
-			      "status", st->status, "pid", strcmp(st->status, "stopped") ? st->pid : 0, "bundle",
-			      st->bundle, "rootfs", st->rootfs, "created", st->created, "owner", "");
-	if (!o)
-		die("state of '%s': cannot build it", st->id);
-	if (json_is_object(ann))
-		json_object_set(o, "annotations", ann);
-	char *s = json_dumps(o, flags);
-	json_decref(o);
-	if (!s)
-		die("state of '%s': cannot build it", st->id);
-	return s;
+	return oci_state_json(st->id, st->status, strcmp(st->status, "stopped") ? st->pid : 0, st->bundle,
+			      st->rootfs, st->created, json_object_get(st->json, "annotations"), flags);
 }
 
 
@@ -301,6 +290,7 @@ static void create(const char *id, struct made *c)
 	oci_parse_spec(s, bundle_dir ? bundle_dir : ".", id);
 	s->no_pivot = no_pivot;
 	s->preserve_fds = preserve_fds;
+	time_rfc3339(s->created, sizeof(s->created));
 	if (s->p.terminal && !console_socket)
 		die("process.terminal needs --console-socket (oci_where the pty master goes)");
 	if (s->seccomp && seccomp_compile(s->seccomp, strlen(s->seccomp), s->p.caps[0], &s->filter, err,
@@ -339,13 +329,20 @@ static void create(const char *id, struct made *c)
 		goto fail;
 	}
 	/* The next child is PID 1 of the container's PID namespace (or one
-	 * of the namespace joined). */
-	if ((nsfd[NS_PID] >= 0 && setns(nsfd[NS_PID], CLONE_NEWPID) < 0) ||
+	 * of the namespace joined); ours go back to ours after it: the hooks
+	 * run in the host's. */
+	int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (own < 0 || (nsfd[NS_PID] >= 0 && setns(nsfd[NS_PID], CLONE_NEWPID) < 0) ||
 	    ((s->newns & CLONE_NEWPID) && !(s->newns & CLONE_NEWUSER) && unshare(CLONE_NEWPID) < 0)) {
 		snprintf(msg, sizeof(msg), "PID namespace: %s", strerror(errno));
 		goto fail;
 	}
-	if ((c->child = c->pid = fork()) < 0) {
+	c->child = c->pid = fork();
+	if (c->pid != 0 && setns(own, CLONE_NEWPID) < 0) {
+		snprintf(msg, sizeof(msg), "back to our PID namespace: %s", strerror(errno));
+		goto fail;
+	}
+	if (c->pid < 0) {
 		snprintf(msg, sizeof(msg), "fork: %s", strerror(errno));
 		goto fail;
 	}
@@ -360,6 +357,7 @@ static void create(const char *id, struct made *c)
 		oci_container_main(s, sv[1], nsfd);
 	}
 	close(sv[1]);
+	close(own);
 	for (size_t k = 0; k < NNS; k++)
 		if (nsfd[k] >= 0)
 			close(nsfd[k]);
@@ -379,8 +377,6 @@ static void create(const char *id, struct made *c)
 		}
 		close(fd);
 	}
-	char created[64];
-	time_rfc3339(created, sizeof(created));
 	for (char go = 'g';;) {
 		if (go && write(sv[0], &go, 1) != 1) {
 			snprintf(msg, sizeof(msg), "start the container's process: %s", strerror(errno));
@@ -413,9 +409,7 @@ static void create(const char *id, struct made *c)
 			c->child = 0;
 			c->pid = atoi(msg + 4);
 		} else if (!strcmp(msg, "hooks")) {
-			struct state tmp = { .json = s->json, .id = id, .bundle = s->bundle, .rootfs = s->rootfs,
-					     .created = created, .pid = c->pid, .status = "creating" };
-			char *state = state_json(&tmp, JSON_COMPACT);
+			char *state = oci_spec_state(s, "creating", c->pid);
 			if (oci_hooks_run(s, H_PRESTART, state) < 0 || oci_hooks_run(s, H_CREATE_RUNTIME, state) < 0) {
 				snprintf(msg, sizeof(msg), "a %s hook failed", s->nhooks[H_PRESTART] ? "prestart" : "createRuntime");
 				free(state);
@@ -435,7 +429,7 @@ static void create(const char *id, struct made *c)
 	json_t *ann = json_object_get(s->json, "annotations");
 	json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:s, s:s, s:s, s:s, s:O?}", "ociVersion", OCI_VERSION, "id", id,
 			      "pid", (int)c->pid, "start", (json_int_t)start, "bundle", s->bundle, "rootfs",
-			      s->rootfs, "created", created, "cgroupsPath", s->cgpath, "annotations",
+			      s->rootfs, "created", s->created, "cgroupsPath", s->cgpath, "annotations",
 			      json_is_object(ann) ? ann : NULL);
 	c->state = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);

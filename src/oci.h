@@ -59,6 +59,8 @@ struct proc {
 
 struct spec {
 	json_t *json;
+	const char *id;
+	char created[40];	/* RFC 3339, set by create */
 	char *bundle, *rootfs;
 	bool readonly;
 	struct proc p;
@@ -103,6 +105,9 @@ _Noreturn void oci_child_fail(int sock, const char *fmt, ...) __attribute__((for
 #define FAIL(...) oci_child_fail(sock, __VA_ARGS__)
 void oci_wait_go(int sock);
 int oci_hooks_run(const struct spec *s, int kind, const char *state);
+char *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle, const char *rootfs,
+		     const char *created, json_t *annotations, unsigned flags);
+char *oci_spec_state(const struct spec *s, const char *status, pid_t pid);	/* for hooks */
 _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS]);
 char *oci_find_command(int sock, const struct proc *p);
 int oci_cwd_open(int sock, const char *cwd);

@@ -105,6 +105,29 @@ int oci_hooks_run(const struct spec *s, int kind, const char *state)
 	return 0;
 }
 
+/* The state as the runtime spec says (state's output, the hooks' stdin). */
+char *oci_state_json(const char *id, const char *status, pid_t pid, const char *bundle, const char *rootfs,
+		     const char *created, json_t *annotations, unsigned flags)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "ociVersion", OCI_VERSION, "id", id,
+			      "status", status, "pid", (int)pid, "bundle", bundle, "rootfs", rootfs, "created",
+			      created, "owner", "");
+	char *text;
+
+	if (o && json_is_object(annotations))
+		json_object_set(o, "annotations", annotations);
+	if (!o || !(text = json_dumps(o, flags)))
+		die("state of '%s': cannot build it", id);
+	json_decref(o);
+	return text;
+}
+
+char *oci_spec_state(const struct spec *s, const char *status, pid_t pid)
+{
+	return oci_state_json(s->id, status, pid, s->bundle, s->rootfs, s->created,
+			      json_object_get(s->json, "annotations"), JSON_COMPACT);
+}
+
 /* --- in the container's process, before start ----------------------------------- */
 
 _Noreturn void oci_child_fail(int sock, const char *fmt, ...)
@@ -512,6 +535,11 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 		/* (No death signal: its parent is gone next. create's death
 		 * reaches it as the channel's EOF.) */
 	}
+	/* Our PID on the host, for the hooks' state: the host's /proc says it
+	 * until the root switch. */
+	char pidl[32] = "";
+	readlink("/proc/self", pidl, sizeof(pidl) - 1);
+	pid_t host_pid = atoi(pidl);
 	if ((s->newns & CLONE_NEWUTS) && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		FAIL("sethostname '%s'", s->hostname);
 	if ((s->newns & CLONE_NEWUTS) && s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
@@ -538,8 +566,7 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 		oci_wait_go(sock);
 	}
 	if (s->nhooks[H_CREATE_CONTAINER]) {
-		char *state = xasprintf("{\"ociVersion\":\"" OCI_VERSION "\",\"status\":\"creating\",\"pid\":%d}",
-					(int)getpid());
+		char *state = oci_spec_state(s, "creating", host_pid);
 		if (oci_hooks_run(s, H_CREATE_CONTAINER, state) < 0)
 			FAIL("createContainer hook failed");
 		free(state);
@@ -590,8 +617,7 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 	}
 	close(fifo);
 	if (s->nhooks[H_START_CONTAINER]) {
-		char *state = xasprintf("{\"ociVersion\":\"" OCI_VERSION "\",\"status\":\"running\",\"pid\":%d}",
-					(int)getpid());
+		char *state = oci_spec_state(s, "running", host_pid);
 		if (oci_hooks_run(s, H_START_CONTAINER, state) < 0)
 			_exit(1);
 		free(state);

@@ -622,6 +622,7 @@ void oci_parse_spec(struct spec *s, const char *bundle, const char *id)
 	int fd;
 
 	memset(s, 0, sizeof(*s));
+	s->id = id;
 	if (!(s->bundle = realpath(bundle, NULL)))
 		die_errno("bundle '%s'", bundle);
 	snprintf(path, sizeof(path), "%s/config.json", s->bundle);
