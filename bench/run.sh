@@ -30,9 +30,13 @@
 # image, made each run.
 #
 # Everything it makes (the tmpfs and every mount under it, containers:
-# runc's, crun's, podman's and m-docker's detached ones with their monitors,
-# cgroups named mdkb-*, podman's store) is removed on exit, also on failure
-# or Ctrl-C. MDK_BENCH_KEEP=DIR keeps the raw hyperfine JSON in DIR.
+# runc's, crun's, mdk-oci's, podman's and m-docker's detached ones with their
+# monitors, cgroups named mdkb-*, podman's store) is removed on exit, also on
+# failure or Ctrl-C. MDK_BENCH_KEEP=DIR keeps the raw hyperfine JSON in DIR.
+#
+# MDK_BENCH_GROUPS="15 16" measures only those groups (the numbers of the
+# comments below and of the report's sections); the fixtures are made all the
+# same, and the report has those sections and their targets only.
 #
 # Hybrid cgroup hosts (cgroup2 at /sys/fs/cgroup/unified): crun 1.8 refuses
 # them ("cgroups in hybrid mode not supported"), so crun (and podman, which
@@ -58,6 +62,13 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (it mounts, makes cgroups and containers, installs packages)"
+case ${MDK_BENCH_GROUPS:-} in *[!0-9\ ]*) die "MDK_BENCH_GROUPS: group numbers, separated by spaces" ;; esac
+# want N: group N is measured (every group without MDK_BENCH_GROUPS).
+want() {
+	[ -z "${MDK_BENCH_GROUPS:-}" ] && return 0
+	case " $MDK_BENCH_GROUPS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
 # Paths end up inside command strings for hyperfine: keep them plain.
 for p in "$top" "$CACHE" "${TMPDIR:-/tmp}"; do
 	case $p in *[!A-Za-z0-9/._-]*) die "path '$p' has characters the bench does not quote" ;; esac
@@ -123,6 +134,18 @@ cleanup() {
 		[ -e "$d" ] || continue
 		wrap crun delete -f "${d##*/}" >/dev/null 2>&1 || log "crun delete -f ${d##*/} failed"
 	done
+	# Row 15's containers: each runtime's state root is on the tmpfs.
+	if [ -n "$W" ] && [ -d "$W/oci-root" ]; then
+		for d in "$W"/oci-root/*/mdkb-*; do
+			[ -e "$d" ] || continue
+			st=${d%/*}
+			case ${st##*/} in
+			mdk-oci) "$MDKOCI" --root "$st" delete -f "${d##*/}" ;;
+			crun) wrap crun --root "$st" delete -f "${d##*/}" ;;
+			runc) runc --root "$st" delete -f "${d##*/}" ;;
+			esac >/dev/null 2>&1 || log "${st##*/} delete -f ${d##*/} failed"
+		done
+	fi
 	# m-docker's containers (rows 10-12: detached ones, whose monitors hold
 	# files on the tmpfs): every one in the bench's data root is ours.
 	if [ -n "$MDOCKER" ] && [ -d "$MDK_ROOT/layers" ]; then
@@ -147,12 +170,16 @@ cleanup() {
 	# What podman makes outside its --root/--runroot/--tmpdir, if it was not there before.
 	[ -n "$had_cache" ] || rm -rf /var/lib/containers/cache
 	[ -n "$had_containers" ] || rmdir /var/lib/containers 2>/dev/null || :
+	# mdk-oci's default state root (podman's, row 16), left empty.
+	[ -n "$had_mdkoci" ] || rmdir /run/mdk-oci 2>/dev/null || :
 	exit "$rc"
 }
-had_cache=x had_containers=x
+had_cache=x had_containers=x had_mdkoci=x
 [ -e /var/lib/containers/cache ] || had_cache=
 [ -e /var/lib/containers ] || had_containers=
+[ -e /run/mdk-oci ] || had_mdkoci=
 PODMAN=: MDOCKER=
+MDKOCI=
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -227,11 +254,13 @@ log "fixtures in $W (tmpfs)"
 # tree while the bench runs cannot change it under us.
 mkdir "$W/bin" "$W/scripts" "$W/images"
 cp "$MDK" "$W/bin/mdk"
+ln -s mdk "$W/bin/mdk-oci"
 cp "$top/scripts/m-docker" "$top/scripts/mkimage" "$W/scripts/"
 cp "$IMG" "$W/images/"
 MDK=$W/bin/mdk
 IMG=$W/images/busybox.tar
 MDOCKER=$W/scripts/m-docker
+MDKOCI=$W/bin/mdk-oci
 export MDK MDK_IMAGES="$W/images"
 # The busybox layer (also m-docker's image), and a copy of it as the plain
 # rootfs that row 1's runtimes all share.
@@ -325,7 +354,8 @@ else
 	CRUN_SC="crun run -b $W/crun-sc mdkb-crun-sc"
 	WRAPPER=
 fi
-PODMAN_RUN=$(crunw "$PODMAN run --rm --network none --cgroup-parent /mdkb-podman --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 mdkb-busybox /bin/true")
+RUN_TRUE="run --rm --network none --cgroup-parent /mdkb-podman --ulimit nofile=1024:1024 --ulimit nproc=4096:4096 mdkb-busybox /bin/true"
+PODMAN_RUN=$(crunw "$PODMAN $RUN_TRUE")
 
 # hf GROUP ROUNDS RUNS WARMUP ARGS...: hyperfine (no shell) ROUNDS times with
 # RUNS runs of each command per round, so that load drifting while the bench
@@ -334,6 +364,7 @@ PODMAN_RUN=$(crunw "$PODMAN run --rm --network none --cgroup-parent /mdkb-podman
 hf() {
 	g=$1 rounds=$2 runs=$3 warm=$4
 	shift 4
+	want "${g#g}" || return 0
 	i=0
 	while [ "$i" -lt "$rounds" ]; do
 		i=$((i + 1))
@@ -394,13 +425,15 @@ hf g7 8 25 5 "$@"
 # against the same runtime started already protected, which skips its own
 # re-exec (mdk: from a read-only mount with its marker; crun: the same
 # with runc's _LIBCONTAINER_CLONED_BINARY, as its cloned_binary.c allows).
-log "measuring: re-exec protections (exe-pair)"
-u=
-[ -z "$HYBRID" ] || u="-u $UNIFIED"
-nice -n -10 "$W/exe-pair" floor 2000 "$MDK" >"$W/out/exe-floor.txt"
-nice -n -10 "$W/exe-pair" runtime 600 mdk "$MDK" run "$ROOTFS" /bin/true >"$W/out/exe-mdk.txt"
-# shellcheck disable=SC2086 # $u: an option and its argument, or nothing
-nice -n -10 "$W/exe-pair" runtime $u 600 crun "$(command -v crun)" run -b "$W/crun" mdkb-pair >"$W/out/exe-crun.txt"
+if want 7; then
+	log "measuring: re-exec protections (exe-pair)"
+	u=
+	[ -z "$HYBRID" ] || u="-u $UNIFIED"
+	nice -n -10 "$W/exe-pair" floor 2000 "$MDK" >"$W/out/exe-floor.txt"
+	nice -n -10 "$W/exe-pair" runtime 600 mdk "$MDK" run "$ROOTFS" /bin/true >"$W/out/exe-mdk.txt"
+	# shellcheck disable=SC2086 # $u: an option and its argument, or nothing
+	nice -n -10 "$W/exe-pair" runtime $u 600 crun "$(command -v crun)" run -b "$W/crun" mdkb-pair >"$W/out/exe-crun.txt"
+fi
 
 # 8. load + unpack of a 3-layer Debian OCI archive (gzip layers), each run
 # into a fresh data root, directory or store on the tmpfs (the removal is
@@ -419,16 +452,17 @@ rm -rf "$W/ld"
 # and the part that differs (overlay up + down), each pair back to back in
 # one process (exe-pair cmp): a difference of a fraction of a millisecond
 # shows in paired differences, not in two medians of noisy runs.
-log "measuring: 5 layers against 1 (exe-pair)"
-nice -n -10 "$W/exe-pair" cmp 400 "$MDOCKER" run mdkb-l1 /bin/true -- "$MDOCKER" run mdkb-l5 /bin/true \
-	>"$W/out/exe-layers.txt"
 ovl() { printf '%s overlay-up -R %s -i %s mdkb-lo >/dev/null && %s overlay-down -R %s mdkb-lo' \
 	"$MDK" "$MDK_ROOT" "$1" "$MDK" "$MDK_ROOT"; }
-nice -n -10 "$W/exe-pair" cmp 1000 /bin/sh -c "$(ovl mdkb-l1)" -- /bin/sh -c "$(ovl mdkb-l5)" \
-	>"$W/out/exe-layers-ovl.txt"
+if want 9; then
+	log "measuring: 5 layers against 1 (exe-pair)"
+	nice -n -10 "$W/exe-pair" cmp 400 "$MDOCKER" run mdkb-l1 /bin/true -- "$MDOCKER" run mdkb-l5 /bin/true \
+		>"$W/out/exe-layers.txt"
+	nice -n -10 "$W/exe-pair" cmp 1000 /bin/sh -c "$(ovl mdkb-l1)" -- /bin/sh -c "$(ovl mdkb-l5)" \
+		>"$W/out/exe-layers-ovl.txt"
+fi
 
 # 6. binary size, peak RSS
-log "measuring: sizes, peak RSS"
 # Binary plus the shared libraries it loads.
 full_size() {
 	{
@@ -438,28 +472,31 @@ full_size() {
 		awk '{ s += $1 } END { print s }'
 }
 x=$W/out/extra.txt
-for rt in mdk crun runc; do
-	if [ "$rt" = mdk ]; then bin=$MDK; else bin=$(command -v "$rt"); fi
-	bin=$(readlink -f "$bin")
-	echo "path_$rt $bin"
-	echo "size_$rt $(stat -c %s "$bin")"
-	echo "full_$rt $(full_size "$bin")"
-done >"$x"
 r=$W/out/rss
-for rt in mdk crun runc; do
-	printf 'rss_%s' "$rt"
-	i=0
-	while [ $i -lt 15 ]; do
-		i=$((i + 1))
-		case $rt in
-		mdk) /usr/bin/time -f %M -o "$r" "$MDK" run "$ROOTFS" /bin/true ;;
-		crun) wrap /usr/bin/time -f %M -o "$r" crun run -b "$W/crun" "mdkb-rss$i" ;;
-		runc) /usr/bin/time -f %M -o "$r" runc run -b "$W/runc" "mdkb-rss$i" ;;
-		esac
-		printf ' %s' "$(tail -n 1 "$r")"
-	done
-	echo
-done >>"$x"
+if want 6; then
+	log "measuring: sizes, peak RSS"
+	for rt in mdk crun runc; do
+		if [ "$rt" = mdk ]; then bin=$MDK; else bin=$(command -v "$rt"); fi
+		bin=$(readlink -f "$bin")
+		echo "path_$rt $bin"
+		echo "size_$rt $(stat -c %s "$bin")"
+		echo "full_$rt $(full_size "$bin")"
+	done >"$x"
+	for rt in mdk crun runc; do
+		printf 'rss_%s' "$rt"
+		i=0
+		while [ $i -lt 15 ]; do
+			i=$((i + 1))
+			case $rt in
+			mdk) /usr/bin/time -f %M -o "$r" "$MDK" run "$ROOTFS" /bin/true ;;
+			crun) wrap /usr/bin/time -f %M -o "$r" crun run -b "$W/crun" "mdkb-rss$i" ;;
+			runc) /usr/bin/time -f %M -o "$r" runc run -b "$W/runc" "mdkb-rss$i" ;;
+			esac
+			printf ' %s' "$(tail -n 1 "$r")"
+		done
+		echo
+	done >>"$x"
+fi
 
 # 10. run -d, from the call until the command runs (mdk-run -d returns once
 # CMD runs; podman once its runtime started it), `sleep 1000` under one name
@@ -497,33 +534,35 @@ wrap $PODMAN rm -f -t 0 mdkb-px >/dev/null
 # 12. the monitor's peak RSS (VmHWM; its PID is the pid file's pid=) once
 # its container has written 100000 lines of log and sleeps, 5 containers
 # one after the other.
-log "measuring: the monitor's peak RSS"
-d=$MDK_ROOT/layers/mdkb-mon+rw
-i=0
-printf 'mon_hwm' >>"$x"
-while [ $i -lt 5 ]; do
-	i=$((i + 1))
-	"$MDOCKER" run -d --name mdkb-mon busybox sh -c 'seq 100000; echo mdkb-done; exec sleep 1000' >/dev/null
-	n=0
-	until grep -q ' mdkb-done$' "$d/log"; do
-		n=$((n + 1))
-		[ $n -lt 300 ] || die "the monitor's log has no end after 30 s"
-		sleep 0.1
+if want 12; then
+	log "measuring: the monitor's peak RSS"
+	d=$MDK_ROOT/layers/mdkb-mon+rw
+	i=0
+	printf 'mon_hwm' >>"$x"
+	while [ $i -lt 5 ]; do
+		i=$((i + 1))
+		"$MDOCKER" run -d --name mdkb-mon busybox sh -c 'seq 100000; echo mdkb-done; exec sleep 1000' >/dev/null
+		n=0
+		until grep -q ' mdkb-done$' "$d/log"; do
+			n=$((n + 1))
+			[ $n -lt 300 ] || die "the monitor's log has no end after 30 s"
+			sleep 0.1
+		done
+		pid=$(sed -n 's/^pid=//p' "$d/pid")
+		case $pid in '' | *[!0-9]*) die "no monitor's pid in $d/pid" ;; esac
+		hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")
+		[ -n "$hwm" ] || die "no VmHWM for the monitor (pid $pid)"
+		printf ' %s' "$hwm" >>"$x"
+		"$MDOCKER" rm -f mdkb-mon >/dev/null
 	done
-	pid=$(sed -n 's/^pid=//p' "$d/pid")
-	case $pid in '' | *[!0-9]*) die "no monitor's pid in $d/pid" ;; esac
-	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status")
-	[ -n "$hwm" ] || die "no VmHWM for the monitor (pid $pid)"
-	printf ' %s' "$hwm" >>"$x"
-	"$MDOCKER" rm -f mdkb-mon >/dev/null
-done
-echo >>"$x"
+	echo >>"$x"
+fi
 
 # 13. commit of a container that wrote 100 MB in 1,000 files (random, so
 # nothing compresses it away), against podman commit of the same change
 # (its default: not paused). The image of the run before is removed by
 # hyperfine's --prepare, untimed.
-log "measuring: commit"
+want 13 && log "measuring: commit"
 # shellcheck disable=SC2016 # for the container's shell
 WRITE='mkdir /data; i=0; while [ $i -lt 1000 ]; do head -c 102400 /dev/urandom >/data/f$i; i=$((i + 1)); done; : >/data/done; exec sleep 1000'
 "$MDOCKER" run -d --name mdkb-c busybox sh -c "$WRITE" >/dev/null
@@ -548,7 +587,7 @@ wrap $PODMAN rm -f -t 0 mdkb-pc >/dev/null
 # 14. save of the Debian minbase image (the 3-layer OCI archive, loaded
 # untimed into each store) to a file on the tmpfs, removed by --prepare.
 # podman save needs no runtime: unwrapped.
-log "measuring: save"
+want 14 && log "measuring: save"
 "$MDK" load -q -R "$MDK_ROOT" -t mdkb-deb:1 "$OCITAR" >/dev/null
 pid_deb=$($PODMAN load -q -i "$OCITAR" | sed -n 's/^Loaded image[^:]*: *//p' | tail -n 1)
 [ -n "$pid_deb" ] || die "podman load of $OCITAR printed no image"
@@ -557,12 +596,62 @@ hf g14 4 3 1 --prepare "rm -f $W/save-m.tar" -n m-docker "$MDOCKER save -o $W/sa
 	--prepare "rm -f $W/save-p.tar" -n podman "$PODMAN save -q -o $W/save-p.tar mdkb-deb:1"
 rm -f "$W/save-m.tar" "$W/save-p.tar"
 
+# 15. an OCI runtime's create + start + delete -f of a ready bundle, the
+# three calls an engine makes (podman, containerd's shim), in one `sh -c`:
+# mdk-oci (the link to the bench's copy of mdk), crun and runc, all on
+# crun's bundle (/bin/true; `runc spec` differs only in the hostname and
+# ociVersion), each with a state root on the tmpfs and one fixed id (the
+# sequence removes it; a leftover would fail the next run, and is deleted
+# on exit). mdk-oci puts a container without linux.cgroupsPath into
+# $MDK_CGROUP_PARENT/ID (mdkb-mdk/mdkb-om: removed on exit with the other
+# mdkb-* cgroups), crun and runc into ID. crun refuses hybrid cgroups in
+# `create` only (`start` and `delete` work, and delete removes its v1
+# cgroups), so only create is wrapped: ONE wrapper per sequence, and the net
+# row subtracts one wrapper median (report.py: OCI_WRAPS).
+O=$W/oci-root
+mkdir "$O" "$O/mdk-oci" "$O/crun" "$O/runc"
+# oci3 RT ID: RT (a runtime and its --root) creates ID from crun's bundle,
+# starts it and deletes it, as one command for hyperfine.
+oci3() {
+	c="$1 create -b $W/crun $2"
+	case $1 in crun\ *) c=$(crunw "$c") ;; esac
+	printf 'sh -c "%s >/dev/null && %s start %s && %s delete -f %s"' "$c" "$1" "$2" "$1" "$2"
+}
+if want 15; then
+	# Once, untimed: what fails says why here (hyperfine would not).
+	m="$MDKOCI --root $O/mdk-oci"
+	# shellcheck disable=SC2086 # a command and its option
+	if ! { $m create -b "$W/crun" mdkb-om >/dev/null && $m start mdkb-om && $m delete -f mdkb-om; }; then
+		die "mdk-oci create/start/delete of crun's bundle $W/crun failed"
+	fi
+fi
+set -- -n mdk-oci "$(oci3 "$MDKOCI --root $O/mdk-oci" mdkb-om)" -n crun "$(oci3 "crun --root $O/crun" mdkb-oc)"
+[ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
+hf g15 8 20 3 "$@" -n runc "$(oci3 "runc --root $O/runc" mdkb-or)"
+
+# 16. row 2's `podman run --rm … /bin/true` with mdk-oci as podman's runtime
+# (--runtime: the link above) against podman with crun (its default;
+# wrapped, and net of the wrapper measured here): podman's own work is most
+# of it, the runtime's calls the part that differs. mdk-oci runs unwrapped
+# and keeps its state in its default root, /run/mdk-oci (podman passes no
+# --root; crun's is /run/crun); its containers' cgroups are podman's
+# cgroupsPath, /mdkb-podman/libpod-ID.
+PODMAN_OCI="$PODMAN --runtime $MDKOCI $RUN_TRUE"
+if want 16; then
+	# shellcheck disable=SC2086 # a command line
+	$PODMAN_OCI || die "podman --runtime $MDKOCI run failed"
+fi
+set -- -n podman-mdk-oci "$PODMAN_OCI" -n podman "$PODMAN_RUN"
+[ -z "$WRAPPER" ] || set -- "$@" -n wrapper "$WRAPPER"
+hf g16 8 8 1 "$@"
+
 # --- report ------------------------------------------------------------------
 ver() { "$@" 2>&1 | head -n 1; }
 echo "## mdk benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, kernel $(uname -r), $(sed -n 's/^PRETTY_NAME="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' /etc/os-release)"
 echo "- load average (1/5/15 min) at start: $LOAD0; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the numbers)"
+[ -z "${MDK_BENCH_GROUPS:-}" ] || echo "- groups measured: $MDK_BENCH_GROUPS only (MDK_BENCH_GROUPS)"
 echo "- cgroups: $(if [ -n "$HYBRID" ]; then echo "hybrid (v1 controllers, cgroup2 at $UNIFIED): crun and podman wrapped, see the net rows"; else stat -f -c %T /sys/fs/cgroup; fi)"
 rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$top" status --porcelain --untracked-files=no 2>/dev/null)" ] || rev="$rev + uncommitted changes"
@@ -576,6 +665,9 @@ echo
 # (Kept first: a report that fails leaves its input.)
 if [ -n "${MDK_BENCH_KEEP:-}" ]; then
 	mkdir -p "$MDK_BENCH_KEEP"
-	cp "$W"/out/*.json "$W"/out/*.txt "$MDK_BENCH_KEEP/"
+	for f in "$W"/out/*.json "$W"/out/*.txt; do
+		[ -e "$f" ] || continue
+		cp "$f" "$MDK_BENCH_KEEP/"
+	done
 fi
 python3 "$here/report.py" "$W/out"
