@@ -856,7 +856,7 @@ static int cmd_exec(const char *id, struct exec_opts *o)
 {
 	struct state st;
 	struct proc p;
-	char msg[640], path[PATH_MAX];
+	char msg[640], why[640] = "", path[PATH_MAX];
 	int sv[2], pidfd, rootfd, stt, fd;
 	pid_t helper, cmd = -1;
 
@@ -976,7 +976,7 @@ static int cmd_exec(const char *id, struct exec_opts *o)
 				warn_errno("console socket '%s'", console_socket);
 			close(fd);
 		} else if (stt) {
-			warn("%s", msg);
+			snprintf(why, sizeof(why), "%s", msg);
 			status = stt;
 		} else if (!strncmp(msg, "pid ", 4)) {
 			cmd = atoi(msg + 4);
@@ -986,7 +986,9 @@ static int cmd_exec(const char *id, struct exec_opts *o)
 	if (status || cmd <= 0) {
 		if (cmd > 0)
 			waitpid(cmd, NULL, 0);
-		exit(status ? 1 : 1);
+		/* An error, as the runc shim reads --log: it gives the caller
+		 * this line. */
+		die("%s", *why ? why : "the exec helper ended before the command ran");
 	}
 	if (pid_file) {
 		char v[16];

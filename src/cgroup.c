@@ -29,9 +29,12 @@ static const char *const v1_ctrl[] = { "memory", "cpu", "cpuset", "pids" };
 #define NV1 (sizeof(v1_ctrl) / sizeof(*v1_ctrl))
 /* The v1 hierarchies a container joins: memory and pids always (accounting,
  * cleanup); cpu and cpuset only for a limit (each costs a few syscalls a
- * run); with CG_ALL, the freezer, devices and blkio too (mdk-oci: pause,
- * the device rules, and what an engine reads). */
-static const char *const v1_all[] = { "memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio" };
+ * run); with CG_ALL every one runc joins (mdk-oci: pause, the device rules,
+ * what an engine reads): systemd's named one and a hybrid host's v2 too. */
+static const char *const v1_all[] = { "memory", "cpu", "cpuacct", "cpuset", "pids", "freezer", "devices", "blkio",
+				     "systemd", "unified" };
+_Static_assert(sizeof(v1_all) / sizeof(*v1_all) <= sizeof(((struct cgroup *)0)->dirs) / sizeof(char *),
+	       "struct cgroup has room for a directory in each hierarchy");
 
 enum cg_mode cgroup_mode(void)
 {
@@ -397,7 +400,7 @@ int cgroup_create_at(struct cgroup *cg, const char *path, const struct limits *l
 		if (!v1_wanted(c, l, flags))
 			continue;
 		char *h = xasprintf(CG "/%s", c), *p;
-		if (!is_cgroup_dir(h, CGROUP_SUPER_MAGIC)) {
+		if (!is_cgroup_dir(h, strcmp(c, "unified") ? CGROUP_SUPER_MAGIC : CGROUP2_SUPER_MAGIC)) {
 			free(h);
 			if (!limits_need(l, c))
 				continue;

@@ -245,7 +245,7 @@ struct limits {
 struct cgroup {
 	enum cg_mode mode;
 	char path[512];			/* below each hierarchy's root */
-	char *dirs[8];			/* the container's cgroup dirs */
+	char *dirs[12];			/* the container's cgroup dirs */
 	size_t ndirs;
 	int lockfd;			/* flock'ed while the container lives */
 };

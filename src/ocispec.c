@@ -579,7 +579,10 @@ static void parse_linux(struct spec *s, json_t *l, const char *id)
 		if (*type != 'p' && (!jint(v, "major", "linux.devices[].major", 0, 4095, &maj) ||
 				     !jint(v, "minor", "linux.devices[].minor", 0, 1 << 20, &min)))
 			bad("linux.devices[]", "want major and minor");
-		jint(v, "fileMode", "linux.devices[].fileMode", 0, 07777, &mode);
+		/* podman's modes carry the type bits (S_IFCHR | 0600): what the
+		 * type says goes. */
+		jint(v, "fileMode", "linux.devices[].fileMode", 0, 0177777, &mode);
+		mode &= 07777;
 		jint(v, "uid", "linux.devices[].uid", 0, UINT32_MAX - 1, &uid);
 		jint(v, "gid", "linux.devices[].gid", 0, UINT32_MAX - 1, &gid);
 		d->mode = (mode_t)mode | (*type == 'b' ? S_IFBLK : *type == 'p' ? S_IFIFO : S_IFCHR);
