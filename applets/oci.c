@@ -287,7 +287,7 @@ static void create(const char *id, struct made *c)
 
 	memset(c, 0, sizeof(*c));
 	valid_id(id);
-	oci_parse_spec(s, bundle_dir ? bundle_dir : ".", id);
+	oci_parse_spec(s, bundle_dir ? bundle_dir : ".", id, -1);
 	s->no_pivot = no_pivot;
 	s->preserve_fds = preserve_fds;
 	time_rfc3339(s->created, sizeof(s->created));
@@ -410,8 +410,10 @@ static void create(const char *id, struct made *c)
 			c->pid = atoi(msg + 4);
 		} else if (!strcmp(msg, "hooks")) {
 			char *state = oci_spec_state(s, "creating", c->pid);
-			if (oci_hooks_run(s, H_PRESTART, state) < 0 || oci_hooks_run(s, H_CREATE_RUNTIME, state) < 0) {
-				snprintf(msg, sizeof(msg), "a %s hook failed", s->nhooks[H_PRESTART] ? "prestart" : "createRuntime");
+			int k = oci_hooks_run(s, H_PRESTART, state) < 0 ? H_PRESTART :
+				oci_hooks_run(s, H_CREATE_RUNTIME, state) < 0 ? H_CREATE_RUNTIME : -1;
+			if (k >= 0) {
+				snprintf(msg, sizeof(msg), "a %s hook failed", hook_names[k]);
 				free(state);
 				goto fail;
 			}
@@ -433,6 +435,14 @@ static void create(const char *id, struct made *c)
 			      json_is_object(ann) ? ann : NULL);
 	c->state = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
+	/* The config as create read it: start, exec and delete go by this
+	 * copy, whatever becomes of the bundle's. State last: it says done. */
+	char *config = json_dumps(s->json, JSON_COMPACT);
+	if (!config || write_atomic(c->dirfd, "config.json", config, strlen(config)) < 0) {
+		snprintf(msg, sizeof(msg), "write '%s/%s/config.json': %s", state_root, id, strerror(errno));
+		goto fail;
+	}
+	free(config);
 	if (!c->state || write_atomic(c->dirfd, "state.json", c->state, strlen(c->state)) < 0) {
 		snprintf(msg, sizeof(msg), "write '%s/%s/state.json': %s", state_root, id, strerror(errno));
 		goto fail;
@@ -481,14 +491,12 @@ static bool wait_gone(int pidfd, int ms)
 	return poll(&p, 1, ms) == 1;
 }
 
+/* The container's config, as create read it (its copy in the state). */
 static struct spec *spec_of(const struct state *st)
 {
 	static struct spec s;
-	char *cwd = getcwd(NULL, 0);
 
-	/* For the hooks only: the state's id names the cgroup it has. */
-	oci_parse_spec(&s, st->bundle, st->id);
-	free(cwd);
+	oci_parse_spec(&s, st->bundle, st->id, st->dirfd);
 	return &s;
 }
 

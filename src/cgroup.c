@@ -146,12 +146,18 @@ static int apply_v1(const char *ctrl, const char *dir, const struct limits *l, c
 
 	if (!strcmp(ctrl, "memory") && l->memory) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->memory);
-		if (write_file(dir, "memory.limit_in_bytes", v) < 0)
+		/* memsw = memory: no swap on top of the limit. The kernel keeps
+		 * memory <= memsw at each write: a raise (mdk-oci update) goes
+		 * memsw first, a cut memory first. */
+		int first = write_file(dir, "memory.limit_in_bytes", v);
+		bool raise = first < 0 && errno == EINVAL;
+		if (first < 0 && !raise)
 			return cg_fail(err, n, "memory limit %s: %s/memory.limit_in_bytes", v, dir);
-		/* memsw = memory: no swap on top of the limit. */
 		if (write_file(dir, "memory.memsw.limit_in_bytes", v) < 0 &&
 		    (errno != ENOENT || host_has_swap()))
 			return cg_fail(err, n, "swap limit %s: %s/memory.memsw.limit_in_bytes (swap accounting off?)", v, dir);
+		if (raise && write_file(dir, "memory.limit_in_bytes", v) < 0)
+			return cg_fail(err, n, "memory limit %s: %s/memory.limit_in_bytes", v, dir);
 	}
 	if (!strcmp(ctrl, "cpu") && l->cpu_quota) {
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->cpu_period);

@@ -92,8 +92,10 @@ extern const char *oci_where;		/* the file being read, for messages */
 extern bool oci_systemd_cgroup;		/* --systemd-cgroup: slice:prefix:name */
 
 /* ocispec.c: read BUNDLE/config.json and check all of it; dies (nothing
- * done yet) on the first problem, naming the field. */
-void oci_parse_spec(struct spec *s, const char *bundle, const char *id);
+ * done yet) on the first problem, naming the field. STORED >= 0: the copy
+ * create kept in the state directory STORED instead (the spec's rule: the
+ * bundle's may have changed since, or be gone). */
+void oci_parse_spec(struct spec *s, const char *bundle, const char *id, int stored);
 void oci_parse_process(json_t *p, struct proc *out);
 void oci_parse_resources(struct spec *s, json_t *r);
 void oci_fence_devices(struct spec *s, struct proc *p);

@@ -584,6 +584,9 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 	close(rootfd);
 	close(rootdir);
 	finish_paths(sock, s);
+	/* The working directory is made if missing: before the root is
+	 * read-only. */
+	wd = oci_cwd_open(sock, p->cwd);
 	if (s->readonly && ((rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 			    oci_setattr_tree(rootfd, MOUNT_ATTR_RDONLY, 0, 0, false) < 0))
 		FAIL("make the root read-only");
@@ -594,7 +597,6 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 	if (p->terminal)
 		oci_console_setup(sock, p, true);
 	cmd = oci_find_command(sock, p);
-	wd = oci_cwd_open(sock, p->cwd);
 	oci_confine(sock, p, s->filter, &late);
 	if (fchdir(wd) < 0)
 		FAIL("chdir to '%s'", p->cwd);

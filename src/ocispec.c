@@ -332,6 +332,7 @@ static void parse_hooks(struct spec *s, json_t *hooks)
 		s->hooks[h] = xmalloc((json_array_size(a) + 1) * sizeof(struct hook));
 		json_array_foreach(a, i, v) {
 			struct hook *k = &s->hooks[h][i];
+			memset(k, 0, sizeof(*k));
 			long long t = 0;
 			k->path = jstr(v, "path", field);
 			if (!k->path || k->path[0] != '/')
@@ -617,7 +618,7 @@ void oci_fence_devices(struct spec *s, struct proc *p)
 
 /* Read and check BUNDLE/config.json whole: a bad one fails create before
  * anything is made. */
-void oci_parse_spec(struct spec *s, const char *bundle, const char *id)
+void oci_parse_spec(struct spec *s, const char *bundle, const char *id, int stored)
 {
 	char *text, path[PATH_MAX];
 	size_t len;
@@ -626,10 +627,13 @@ void oci_parse_spec(struct spec *s, const char *bundle, const char *id)
 
 	memset(s, 0, sizeof(*s));
 	s->id = id;
-	if (!(s->bundle = realpath(bundle, NULL)))
+	if (stored >= 0)
+		s->bundle = xasprintf("%s", bundle);
+	else if (!(s->bundle = realpath(bundle, NULL)))
 		die_errno("bundle '%s'", bundle);
-	snprintf(path, sizeof(path), "%s/config.json", s->bundle);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
+	snprintf(path, sizeof(path), "%s/config.json", stored >= 0 ? "the state's" : s->bundle);
+	if ((fd = stored >= 0 ? openat(stored, "config.json", O_RDONLY | O_CLOEXEC) :
+				open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		die_errno("open '%s'", path);
 	if (read_fd_max(fd, 4 << 20, &text, &len) < 0)
 		die(errno == EFBIG ? "'%s': larger than 4 MiB" : "read '%s': %s", path, strerror(errno));
@@ -645,10 +649,12 @@ void oci_parse_spec(struct spec *s, const char *bundle, const char *id)
 	if (!rp || !*rp)
 		bad("root.path", "missing");
 	snprintf(path, sizeof(path), "%s%s%s", rp[0] == '/' ? "" : s->bundle, rp[0] == '/' ? "" : "/", rp);
-	if (!(s->rootfs = realpath(path, NULL)))
-		die_errno("root.path '%s'", path);
 	struct stat st;
-	if (stat(s->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (stored >= 0)
+		s->rootfs = xasprintf("%s", path);	/* as create found it; maybe gone */
+	else if (!(s->rootfs = realpath(path, NULL)))
+		die_errno("root.path '%s'", path);
+	else if (stat(s->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
 		die("root.path '%s': not a directory", s->rootfs);
 	s->readonly = jbool(root, "readonly", "root.readonly");
 	oci_parse_process(jobj(s->json, "process", "process"), &s->p);

@@ -150,7 +150,7 @@ int open_in_root(int rootfd, const char *path, int flags)
 	return fd;
 }
 
-int mkpath_in_root(int rootfd, const char *path, bool file)
+static int mkpath_depth(int rootfd, const char *path, bool file, int depth)
 {
 	char buf[PATH_MAX];
 	int fd = open_in_root(rootfd, path, O_PATH);
@@ -180,7 +180,21 @@ int mkpath_in_root(int rootfd, const char *path, bool file)
 			made = last && file ? openat(dir, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644)
 					    : mkdirat(dir, comp, 0755);
 			int e = errno;
+			/* A symlink whose target is missing: the target is made,
+			 * resolved in the root as the link would be (runc's way). */
+			char link[PATH_MAX];
+			ssize_t n = made < 0 && e == EEXIST ? readlinkat(dir, comp, link, sizeof(link) - 1) : -1;
 			close(dir);
+			if (n > 0) {
+				link[n] = 0;
+				if (depth >= 40)
+					return errno = ELOOP, -1;
+				char *next = xasprintf("%.*s%s%s", link[0] == '/' ? 0 : (int)(comp - buf), buf, link,
+						       path + (end - buf));
+				fd = mkpath_depth(rootfd, next, file, depth + 1);
+				free(next);
+				return fd;
+			}
 			if (made < 0 && e != EEXIST)
 				return errno = e, -1;
 			if (last && file && made >= 0)
@@ -194,4 +208,9 @@ int mkpath_in_root(int rootfd, const char *path, bool file)
 		comp = end + strspn(end, "/");
 	}
 	return open_in_root(rootfd, path, O_PATH);
+}
+
+int mkpath_in_root(int rootfd, const char *path, bool file)
+{
+	return mkpath_depth(rootfd, path, file, 0);
 }
