@@ -25,8 +25,10 @@
 
 #define CG "/sys/fs/cgroup"
 
-static const char *const v1_ctrl[] = { "memory", "cpu", "cpuset", "pids" };
+static const char *const v1_ctrl[] = { "memory", "cpu", "cpuset", "pids", "blkio" };
 #define NV1 (sizeof(v1_ctrl) / sizeof(*v1_ctrl))
+/* v2's names of the controllers the limits use. */
+static const char *const v2_ctrl[] = { "memory", "cpu", "cpuset", "pids", "io" };
 /* The v1 hierarchies a container joins: memory and pids always (accounting,
  * cleanup); cpu and cpuset only for a limit (each costs a few syscalls a
  * run); with CG_ALL every one runc joins (mdk-oci: pause, the device rules,
@@ -179,6 +181,13 @@ static int apply_v1(const char *ctrl, const char *dir, const struct limits *l, c
 		if (write_file(dir, "pids.max", v) < 0)
 			return cg_fail(err, n, "pids limit %s: %s/pids.max", v, dir);
 	}
+	for (size_t i = 0; !strcmp(ctrl, "blkio") && i < l->nblkio; i++) {
+		const char *f = l->blkio[2 * i], *val = l->blkio[2 * i + 1];
+		/* Weights are BFQ's where the CFQ files are gone (Linux 5.0). */
+		if (write_file(dir, f, val) < 0 && (errno != ENOENT || strncmp(f, "blkio.weight", 12) ||
+						    write_file(dir, xasprintf("blkio.bfq.%s", f + 6), val) < 0))
+			return cg_fail(err, n, "block I/O limit '%s': %s", val, f);
+	}
 	return 0;
 }
 
@@ -211,6 +220,29 @@ static int apply_v2(const char *dir, const struct limits *l, char *err, size_t n
 		snprintf(v, sizeof(v), "%llu", (unsigned long long)l->pids);
 		if (write_file(dir, "pids.max", v) < 0)
 			return cg_fail(err, n, "pids limit %s: %s/pids.max", v, dir);
+	}
+	for (size_t i = 0; i < l->nblkio; i++) {
+		/* v1's files, as v2 says them (runc's mapping). */
+		const char *f = l->blkio[2 * i], *val = l->blkio[2 * i + 1], *key = NULL;
+		char line[96];
+		unsigned maj, min;
+		unsigned long long x;
+		if (!strcmp(f, "blkio.weight") && sscanf(val, "%llu", &x) == 1) {
+			snprintf(line, sizeof(line), "default %llu", 1 + (x - 10) * 9999 / 990);
+			f = "io.weight";
+		} else if (!strcmp(f, "blkio.weight_device") && sscanf(val, "%u:%u %llu", &maj, &min, &x) == 3) {
+			snprintf(line, sizeof(line), "%u:%u %llu", maj, min, 1 + (x - 10) * 9999 / 990);
+			f = "io.weight";
+		} else {
+			key = strstr(f, "read_bps") ? "rbps" : strstr(f, "write_bps") ? "wbps" :
+			      strstr(f, "read_iops") ? "riops" : "wiops";
+			if (sscanf(val, "%u:%u %llu", &maj, &min, &x) != 3)
+				continue;
+			snprintf(line, sizeof(line), "%u:%u %s=%llu", maj, min, key, x);
+			f = "io.max";
+		}
+		if (write_file(dir, f, line) < 0)
+			return cg_fail(err, n, "block I/O limit '%s': %s", line, f);
 	}
 	for (size_t i = 0; i < l->nunified; i++)
 		if (write_file(dir, l->unified[2 * i], l->unified[2 * i + 1]) < 0)
@@ -253,6 +285,8 @@ static bool limits_need(const struct limits *l, const char *ctrl)
 		return l->cpuset;
 	if (!strcmp(ctrl, "devices"))
 		return l->ndevices;
+	if (!strcmp(ctrl, "blkio") || !strcmp(ctrl, "io"))
+		return l->nblkio;
 	return !strcmp(ctrl, "pids") && l->pids;
 }
 
@@ -327,8 +361,8 @@ static int make_parents(const char *base, const char *rel, const struct limits *
 			r = cg_fail(err, n, "mkdir %s%s", dir, "");
 		else if (cpuset && v1_cpuset_inherit(dir, up) < 0)
 			r = cg_fail(err, n, "fill cpuset of %s%s", dir, "");
-		for (size_t i = 0; v2 && !r && i < NV1; i++) {
-			const char *ctl = v1_ctrl[i];
+		for (size_t i = 0; v2 && !r && i < sizeof(v2_ctrl) / sizeof(*v2_ctrl); i++) {
+			const char *ctl = v2_ctrl[i];
 			/* memory and pids are always on: accounting and cleanup. */
 			bool want = limits_need(l, ctl) || !strcmp(ctl, "memory") || !strcmp(ctl, "pids");
 			if (want && (v2_enable(up, ctl, err, n) < 0 || v2_enable(dir, ctl, err, n) < 0) &&

@@ -241,6 +241,8 @@ struct limits {
 	size_t ndevices;
 	const char *const *unified;	/* v2 files and values: "memory.high", "1g", ... */
 	size_t nunified;
+	const char *const *blkio;	/* v1 files and values ("blkio.weight", "500"; v2 maps them) */
+	size_t nblkio;
 };
 struct cgroup {
 	enum cg_mode mode;

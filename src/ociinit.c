@@ -11,6 +11,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
@@ -265,6 +266,18 @@ static void do_mount(int sock, int rootfd, const struct mnt *m, const char *cgpa
 	 * (runc's rule); /proc itself is a directory of the root's. */
 	if (sfs.f_type == PROC_SUPER_MAGIC)
 		FAIL("mount on '%s': refusing a target in procfs", m->dst);
+	/* procfs and sysfs only where the path leads without a symlink: the
+	 * masks and read-only paths are found again by path later, and an
+	 * image's symlinks, through a directory a later mount covers, could
+	 * lead that lookup elsewhere -- and leave the real procfs unmasked. */
+	if (!m->bind && (!strcmp(m->type, "proc") || !strcmp(m->type, "sysfs"))) {
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+		struct stat again;
+		int fd = (int)syscall(SYS_openat2, rootfd, m->dst, &how, sizeof(how));
+		if (fd < 0 || fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
+			FAIL("mount %s on '%s': refusing a destination reached through a symlink", m->type, m->dst);
+		close(fd);
+	}
 	if (mnt_attach(tree, target, "") < 0)
 		FAIL("mount %s on '%s'", m->bind ? m->src : m->type, m->dst);
 	if (m->prop && oci_setattr_tree(tree, 0, 0, m->prop & ~(unsigned)MS_REC, m->prop & MS_REC) < 0)
@@ -597,6 +610,11 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 	if (p->terminal)
 		oci_console_setup(sock, p, true);
 	cmd = oci_find_command(sock, p);
+	/* A procfs instance of our PID namespace's, detached, made while we
+	 * may (before the capabilities go): how the exec fifo is reopened. */
+	int procfd = mnt_new("proc", "", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (procfd < 0)
+		FAIL("make a procfs for the exec fifo");
 	oci_confine(sock, p, s->filter, &late);
 	if (fchdir(wd) < 0)
 		FAIL("chdir to '%s'", p->cwd);
@@ -609,15 +627,17 @@ _Noreturn void oci_container_main(struct spec *s, int sock, int nsfd[NNS])
 	prctl(PR_SET_PDEATHSIG, 0);
 	close(sock);
 	/* start opens the fifo to read: then we go. Its reader sees EOF at
-	 * our exec (O_CLOEXEC), or at our death. */
+	 * our exec (O_CLOEXEC), or at our death. It is reopened through a
+	 * procfs of our own (PROCFD), never a path of the image's. */
 	char self[64];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fifo);
-	int w = open(self, O_WRONLY | O_CLOEXEC);
+	snprintf(self, sizeof(self), "self/fd/%d", fifo);
+	int w = openat(procfd, self, O_WRONLY | O_CLOEXEC);
 	if (w < 0 || write(w, "0", 1) != 1) {
 		warn_errno("open the exec fifo");
 		_exit(1);
 	}
 	close(fifo);
+	close(procfd);
 	if (s->nhooks[H_START_CONTAINER]) {
 		char *state = oci_spec_state(s, "running", host_pid);
 		if (oci_hooks_run(s, H_START_CONTAINER, state) < 0)

@@ -386,6 +386,47 @@ static void parse_device_rules(struct spec *s, json_t *a)
 	s->lim.ndevices = k;
 }
 
+/* linux.resources.blockIO, as the v1 blkio files (cgroup.c maps them to
+ * v2's io.weight and io.max). */
+static void parse_blockio(struct spec *s, json_t *b)
+{
+	static const struct { const char *key, *file; } lists[] = {
+		{ "weightDevice", "blkio.weight_device" },
+		{ "throttleReadBpsDevice", "blkio.throttle.read_bps_device" },
+		{ "throttleWriteBpsDevice", "blkio.throttle.write_bps_device" },
+		{ "throttleReadIOPSDevice", "blkio.throttle.read_iops_device" },
+		{ "throttleWriteIOPSDevice", "blkio.throttle.write_iops_device" },
+	};
+	const char **kv;
+	size_t k = 0, n = 1;
+	long long w;
+
+	if (!b)
+		return;
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++)
+		n += json_array_size(jarr(b, lists[i].key, "linux.resources.blockIO"));
+	kv = xmalloc(2 * n * sizeof(*kv));
+	if (jint(b, "weight", "linux.resources.blockIO.weight", 10, 1000, &w)) {
+		kv[k++] = "blkio.weight";
+		kv[k++] = xasprintf("%lld", w);
+	}
+	for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+		json_t *v;
+		size_t j;
+		json_array_foreach(jarr(b, lists[i].key, "linux.resources.blockIO"), j, v) {
+			long long maj, min, x;
+			const char *what = i ? "rate" : "weight";
+			if (!jint(v, "major", lists[i].key, 0, 4095, &maj) || !jint(v, "minor", lists[i].key, 0, 1 << 20, &min) ||
+			    !jint(v, what, lists[i].key, i ? 0 : 10, i ? INT64_MAX : 1000, &x))
+				die("%s: linux.resources.blockIO.%s: want major, minor and %s", oci_where, lists[i].key, what);
+			kv[k++] = lists[i].file;
+			kv[k++] = xasprintf("%lld:%lld %lld", maj, min, x);
+		}
+	}
+	s->lim.blkio = kv;
+	s->lim.nblkio = k / 2;
+}
+
 void oci_parse_resources(struct spec *s, json_t *r)
 {
 	json_t *mem = jobj(r, "memory", "linux.resources.memory"), *cpu = jobj(r, "cpu", "linux.resources.cpu");
@@ -409,6 +450,7 @@ void oci_parse_resources(struct spec *s, json_t *r)
 		s->lim.cpuset = NULL;
 	if (jint(pids, "limit", "linux.resources.pids.limit", INT64_MIN, INT64_MAX, &n) && n > 0)
 		s->lim.pids = (uint64_t)n;
+	parse_blockio(s, jobj(r, "blockIO", "linux.resources.blockIO"));
 	json_t *devs = jarr(r, "devices", "linux.resources.devices");
 	if (devs)
 		parse_device_rules(s, devs);

@@ -337,7 +337,7 @@ EOF
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
 	-e 's|^\( *\)"sh"$|\1"sh", "/oci.sh"|' \
 	-e 's|"CAP_KILL",|"CAP_KILL", "CAP_MKNOD",|' \
-	-e 's|"resources": {|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 20},|' $B/config.json
+	-e 's|"resources": {|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 20}, "blockIO": {"weight": 500},|' $B/config.json
 mdk oci --root $OR create -b $B --pid-file /tmp/oci.pid v2oci >/tmp/oci.out 2>/tmp/oci.err
 crc=$?
 st1=$(mdk oci --root $OR state v2oci 2>&1 | grep '"status"' | tr -d ' ,')
@@ -351,6 +351,8 @@ mknod=$(sed -n 2p /tmp/oci.out)
 rootopts=$(sed -n 3p /tmp/oci.out)
 mem=$(cat $P/v2oci/memory.max 2>&1)
 pids=$(cat $P/v2oci/pids.max 2>&1)
+# blockIO's weight 500 (of 10..1000) is io.weight 4950 (of 1..10000).
+iow=$(cat $P/v2oci/io.weight 2>&1)
 mdk oci --root $OR pause v2oci >>/tmp/oci.err 2>&1
 fz=$(cat $P/v2oci/cgroup.freeze 2>&1)
 st2=$(mdk oci --root $OR state v2oci 2>&1 | grep '"status"' | tr -d ' ,')
@@ -363,9 +365,10 @@ mdk oci --root $OR delete v2oci >>/tmp/oci.err 2>&1
 drc=$?
 check oci-devices "mknod: [$mknod] root: [$rootopts] (want nodev)" \
 	eval 'case "$mknod" in *no-mknod) ;; *) false ;; esac && case ",$rootopts," in *,nodev,*) ;; *) false ;; esac'
-check oci-lifecycle "create rc=$crc start rc=$src states [$st1 $st2 $st3] in the container: [$cgin] memory.max=$mem pids.max=$pids frozen=$fz delete rc=$drc stderr=[$(cat /tmp/oci.err)] out=[$(cat /tmp/oci.out)] dir=$(ls -d $P/v2oci $OR/v2oci 2>&1)" \
+check oci-lifecycle "create rc=$crc start rc=$src states [$st1 $st2 $st3] in the container: [$cgin] memory.max=$mem pids.max=$pids io.weight=$iow frozen=$fz delete rc=$drc stderr=[$(cat /tmp/oci.err)] out=[$(cat /tmp/oci.out)] dir=$(ls -d $P/v2oci $OR/v2oci 2>&1)" \
 	eval '[ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$st1 $st2 $st3" = "\"status\":\"created\" \"status\":\"paused\" \"status\":\"running\"" ] &&
-		[ "$cgin" = "0::/" ] && [ "$mem" = 33554432 ] && [ "$pids" = 20 ] && [ "$fz" = 1 ] && [ $drc -eq 0 ] &&
+		[ "$cgin" = "0::/" ] && [ "$mem" = 33554432 ] && [ "$pids" = 20 ] && [ "$iow" = "default 4950" ] &&
+		[ "$fz" = 1 ] && [ $drc -eq 0 ] &&
 		[ ! -e $P/v2oci ] && [ ! -e $OR/v2oci ]'
 
 # --- nothing left -----------------------------------------------------------------------------
