@@ -342,6 +342,21 @@ static void make_devices(int sock, int rootfd, const struct spec *s)
 	close(dev);
 }
 
+/* PATH in the container's root; one below /proc must be in procfs (the one
+ * do_mount made where no symlink leads): a path that leads anywhere else
+ * was re-routed, and its mask would miss. ENOENT is left to the caller. */
+static int open_kernel_path(int sock, int root, const char *path, int flags)
+{
+	struct statfs sfs;
+	int fd = open_in_root(root, path, flags);
+
+	if (fd >= 0 && !strncmp(path, "/proc/", 6) && (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC)) {
+		errno = 0;
+		FAIL("'%s' is not in the container's procfs", path);
+	}
+	return fd;
+}
+
 /* After the switch: sysctls, read-only and masked paths, all looked up in
  * the container's own root (a symlink there leads nowhere else). */
 static void finish_paths(int sock, const struct spec *s)
@@ -356,13 +371,13 @@ static void finish_paths(int sock, const struct spec *s)
 		snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i]);
 		for (char *c = path + 10; *c; c++)
 			*c = *c == '.' ? '/' : *c;
-		if ((fd = open_in_root(root, path, O_WRONLY)) < 0 ||
+		if ((fd = open_kernel_path(sock, root, path, O_WRONLY)) < 0 ||
 		    write(fd, s->sysctl[i + 1], strlen(s->sysctl[i + 1])) < 0)
 			FAIL("sysctl %s=%s", s->sysctl[i], s->sysctl[i + 1]);
 		close(fd);
 	}
 	for (size_t i = 0; i < s->nro; i++) {
-		if ((fd = open_in_root(root, s->ro[i], O_PATH | O_NOFOLLOW)) < 0) {
+		if ((fd = open_kernel_path(sock, root, s->ro[i], O_PATH | O_NOFOLLOW)) < 0) {
 			if (errno == ENOENT)
 				continue;
 			FAIL("read-only path '%s'", s->ro[i]);
@@ -374,7 +389,7 @@ static void finish_paths(int sock, const struct spec *s)
 		close(fd);
 	}
 	for (size_t i = 0; i < s->nmasked; i++) {
-		if ((fd = open_in_root(root, s->masked[i], O_PATH | O_NOFOLLOW)) < 0) {
+		if ((fd = open_kernel_path(sock, root, s->masked[i], O_PATH | O_NOFOLLOW)) < 0) {
 			if (errno == ENOENT)
 				continue;
 			FAIL("mask '%s'", s->masked[i]);
