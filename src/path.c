@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -181,9 +183,13 @@ static int mkpath_depth(int rootfd, const char *path, bool file, int depth)
 					    : mkdirat(dir, comp, 0755);
 			int e = errno;
 			/* A symlink whose target is missing: the target is made,
-			 * resolved in the root as the link would be (runc's way). */
+			 * resolved in the root as the link would be (runc's way).
+			 * Not a procfs magic link (/proc/self/fd/N): those name
+			 * what no path in the root may reach. */
 			char link[PATH_MAX];
-			ssize_t n = made < 0 && e == EEXIST ? readlinkat(dir, comp, link, sizeof(link) - 1) : -1;
+			struct statfs sfs;
+			ssize_t n = made < 0 && e == EEXIST && fstatfs(dir, &sfs) == 0 && sfs.f_type != PROC_SUPER_MAGIC ?
+					    readlinkat(dir, comp, link, sizeof(link) - 1) : -1;
 			close(dir);
 			if (n > 0) {
 				link[n] = 0;
