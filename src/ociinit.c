@@ -225,6 +225,10 @@ static int cgroup_mount(int sock, const struct mnt *m, const char *cgpath)
 	return tmp;
 }
 
+/* The root of the mount config.json put on /dev (st_dev 0: none): where
+ * make_devices makes the nodes, and nowhere else. */
+static struct stat devfs;
+
 /* One entry of config.json's mounts: made detached, its flags set, then
  * moved onto its destination, resolved once inside the root. */
 static void do_mount(int sock, int rootfd, const struct mnt *m, const char *cgpath)
@@ -280,6 +284,8 @@ static void do_mount(int sock, int rootfd, const struct mnt *m, const char *cgpa
 	}
 	if (mnt_attach(tree, target, "") < 0)
 		FAIL("mount %s on '%s'", m->bind ? m->src : m->type, m->dst);
+	if (!strcmp(m->dst, "/dev") && fstat(tree, &devfs) < 0)
+		FAIL("mount on '/dev': stat it");
 	if (m->prop && oci_setattr_tree(tree, 0, 0, m->prop & ~(unsigned)MS_REC, m->prop & MS_REC) < 0)
 		FAIL("mount on '%s': set its propagation", m->dst);
 	close(target);
@@ -303,9 +309,18 @@ static void make_devices(int sock, int rootfd, const struct spec *s)
 	size_t n = sizeof(dflt) / sizeof(*dflt);
 	mode_t old = umask(0);
 	int dev = mkpath_in_root(rootfd, "/dev", false);
+	struct stat st;
 
 	if (dev < 0)
 		FAIL("make /dev in the container");
+	/* A later mount routed over /dev by the image's symlinks (a volume)
+	 * would get the nodes, on the host: /dev must still be the mount made
+	 * there, or else a directory of the root's own filesystem. */
+	if (fstat(dev, &st) < 0 || (devfs.st_dev ? st.st_dev != devfs.st_dev || st.st_ino != devfs.st_ino :
+						  fstat(rootfd, &devfs) < 0 || st.st_dev != devfs.st_dev)) {
+		errno = 0;
+		FAIL("'/dev' is not where config.json put it (a mount over it?)");
+	}
 	for (size_t i = 0; i < n + s->ndevs; i++) {
 		const struct dev *d = i < n ? &dflt[i] : &s->devs[i - n];
 		bool again = false;
@@ -319,6 +334,10 @@ static void make_devices(int sock, int rootfd, const struct spec *s)
 		free(dir);
 		if (dfd < 0)
 			FAIL("make the directory of '%s'", d->path);
+		if (fstat(dfd, &st) < 0 || st.st_dev != devfs.st_dev) {
+			errno = 0;
+			FAIL("the directory of '%s' is not in the container's /dev", d->path);
+		}
 		if (mknodat(dfd, name, d->mode, d->rdev) < 0 && errno != EEXIST) {
 			int tree;
 			if (errno != EPERM || (fd = openat(dfd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0)) < 0)
