@@ -959,8 +959,7 @@ static int cmd_exec(const char *id, struct exec_opts *o)
 		*cp++ = 0;
 		if (!*ctl && cgroup_mode() != CG_V2)
 			continue;	/* hybrid: no controller on v2 */
-		snprintf(file, sizeof(file), "/sys/fs/cgroup/%s%s%s/cgroup.procs", strncmp(ctl, "name=", 5) ? ctl : ctl + 5,
-			 *ctl ? "" : "", cp);
+		snprintf(file, sizeof(file), "/sys/fs/cgroup/%s%s/cgroup.procs", strncmp(ctl, "name=", 5) ? ctl : ctl + 5, cp);
 		snprintf(v, sizeof(v), "%d", (int)helper);
 		int cfd = open(file, O_WRONLY | O_CLOEXEC);
 		if (cfd >= 0 && write(cfd, v, strlen(v)) < 0 && errno != ENOENT) {
@@ -1125,7 +1124,7 @@ int oci_main(int argc, char **argv)
 	};
 	struct exec_opts xo = { 0 };
 	struct limits lim = { 0 };
-	const char *log = NULL, *format = NULL, *resources = NULL;
+	const char *log = NULL, *resources = NULL;
 	bool json = false, all = false, force = false, quiet = false;
 	int c;
 
@@ -1208,7 +1207,6 @@ int oci_main(int argc, char **argv)
 			if (strcmp(optarg, "table") && strcmp(optarg, "json"))
 				usage_die("--format '%s': want table or json", optarg);
 			json = !strcmp(optarg, "json");
-			format = optarg;
 			break;
 		case O_RESOURCES: resources = optarg; break;
 		case O_MEMORY:
@@ -1238,7 +1236,6 @@ int oci_main(int argc, char **argv)
 			usage_die("%s: unknown option '%s'", cmd, argv[optind - 1]);
 		}
 	}
-	(void)format;
 	if (lim.cpu_quota && !lim.cpu_period)
 		lim.cpu_period = 100000;
 	if (!strcmp(cmd, "spec"))
