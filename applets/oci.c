@@ -617,8 +617,9 @@ static int cmd_delete(const char *id, bool force)
 			die("container '%s' is %s: stop it first, or delete --force", id, st.status);
 	}
 	if (strcmp(st.status, "stopped") && (pidfd = pidfd_of(&st)) >= 0) {
-		if (!strcmp(st.status, "paused"))
-			cgroup_freeze_at(st.cgpath, false);
+		/* Paused, or a cgroup below it frozen: a frozen task cannot
+		 * die, nor PID 1 of a namespace before the rest of it. */
+		cgroup_thaw_all_at(st.cgpath);
 		syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 		if (!wait_gone(pidfd, 10000))
 			die("container '%s': its process did not die in 10 s", id);

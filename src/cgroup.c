@@ -521,8 +521,43 @@ int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n)
 	return 0;
 }
 
+/* FN on each cgroup below DIR (its subdirectories: a container with a
+ * writable cgroup mount makes its own). */
+static void each_child(const char *dir, void (*fn)(const char *child, void *arg), void *arg)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char *c = xasprintf("%s/%s", dir, de->d_name);
+		fn(c, arg);
+		free(c);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* Thaw DIR and every cgroup below it: a frozen task cannot die (v1), and
+ * a child frozen on its own stays frozen when its parent thaws. */
+static void thaw_tree(const char *dir, void *v2 /* non-NULL: v2 */)
+{
+	write_file(dir, v2 ? "cgroup.freeze" : "freezer.state", v2 ? "0" : "THAWED");
+	each_child(dir, thaw_tree, v2);
+}
+
+static int destroy_dir(const char *dir);
+
+static void destroy_child(const char *dir, void *arg)
+{
+	(void)arg;
+	destroy_dir(dir);
+}
+
 /* Kill everything in DIR, then rmdir it, retrying while the kernel still
- * tears the last tasks down (EBUSY): at most about two seconds. */
+ * tears the last tasks down (EBUSY): at most about two seconds. The
+ * cgroups below it go first, the same way. */
 static int destroy_dir(const char *dir)
 {
 	struct timespec ts = { 0, 2 * 1000 * 1000 };
@@ -532,6 +567,7 @@ static int destroy_dir(const char *dir)
 			return 0;
 		if (errno != EBUSY)
 			return -1;
+		each_child(dir, destroy_child, NULL);
 		if (write_file(dir, "cgroup.kill", "1") < 0) {
 			/* v1, or v2 before Linux 5.14: one by one. */
 			char path[512];
@@ -548,28 +584,33 @@ static int destroy_dir(const char *dir)
 	return errno = EBUSY, -1;
 }
 
+void cgroup_thaw_all_at(const char *path)
+{
+	bool v2 = cgroup_mode() == CG_V2;
+	char *d = v2 ? xasprintf(CG "/%s", path) : xasprintf(CG "/freezer/%s", path);
+
+	thaw_tree(d, v2 ? (void *)"v2" : NULL);
+	free(d);
+}
+
+/* Frozen containers (mdk-oci pause, a commit's v1_freeze, a cgroup the
+ * container froze itself) are thawed first, or their tasks could not die. */
 int cgroup_destroy_at(const char *path)
 {
 	int err = 0;
 	char *d;
 
+	cgroup_thaw_all_at(path);
 	switch (cgroup_mode()) {
 	case CG_NONE:
 		return 0;
 	case CG_V2:
 		d = xasprintf(CG "/%s", path);
-		/* Frozen tasks cannot die. */
-		write_file(d, "cgroup.freeze", "0");
 		if (destroy_dir(d) < 0)
 			err = errno;
 		free(d);
 		break;
 	default:
-		/* A frozen container (mdk-oci pause, a commit's v1_freeze):
-		 * thawed first, or its tasks could not die. */
-		d = xasprintf(CG "/freezer/%s", path);
-		write_file(d, "freezer.state", "THAWED");
-		free(d);
 		for (size_t i = 0; i < sizeof(v1_all) / sizeof(*v1_all); i++) {
 			d = xasprintf(CG "/%s/%s", v1_all[i], path);
 			if (destroy_dir(d) < 0 && !err)
@@ -771,13 +812,27 @@ int cgroup_freeze_at(const char *path, bool frozen)
 	return freeze_at(path, frozen, NULL);
 }
 
-/* PIDs in the cgroup at PATH (the first hierarchy's on v1), into V (at most
- * N): their count. */
+struct pidv {
+	int *v;
+	size_t n, k;
+};
+
+static void procs_tree(const char *dir, void *arg)
+{
+	struct pidv *p = arg;
+
+	p->k += procs(dir, p->v + p->k, p->n - p->k);
+	each_child(dir, procs_tree, p);
+}
+
+/* PIDs in the cgroup at PATH and the cgroups below it (the first
+ * hierarchy's on v1), into V (at most N): their count. */
 size_t cgroup_pids_at(const char *path, int *v, size_t n)
 {
 	char *d = cgroup_mode() == CG_V2 ? xasprintf(CG "/%s", path) : xasprintf(CG "/memory/%s", path);
-	size_t k = procs(d, v, n);
+	struct pidv p = { v, n, 0 };
 
+	procs_tree(d, &p);
 	free(d);
-	return k;
+	return p.k;
 }

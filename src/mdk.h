@@ -260,6 +260,8 @@ int cgroup_create(struct cgroup *cg, const char *id, const struct limits *l, cha
 int cgroup_create_at(struct cgroup *cg, const char *path, const struct limits *l, unsigned flags, char *err,
 		     size_t n);
 int cgroup_destroy_at(const char *path);
+/* Thaw the cgroup at PATH and every one below it. */
+void cgroup_thaw_all_at(const char *path);
 int cgroup_update_at(const char *path, const struct limits *l, char *err, size_t n);
 int cgroup_freeze_at(const char *path, bool frozen);
 size_t cgroup_pids_at(const char *path, int *v, size_t n);

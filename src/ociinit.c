@@ -270,16 +270,20 @@ static void do_mount(int sock, int rootfd, const struct mnt *m, const char *cgpa
 	 * (runc's rule); /proc itself is a directory of the root's. */
 	if (sfs.f_type == PROC_SUPER_MAGIC)
 		FAIL("mount on '%s': refusing a target in procfs", m->dst);
-	/* procfs and sysfs only where the path leads without a symlink: the
-	 * masks and read-only paths are found again by path later, and an
-	 * image's symlinks, through a directory a later mount covers, could
-	 * lead that lookup elsewhere -- and leave the real procfs unmasked. */
-	if (!m->bind && (!strcmp(m->type, "proc") || !strcmp(m->type, "sysfs"))) {
+	/* procfs and sysfs (new, or bound from the host) only where the path
+	 * leads without a symlink: the masks and read-only paths are found
+	 * again by path later, and an image's symlinks, through a directory a
+	 * later mount covers, could lead that lookup elsewhere -- and leave
+	 * the real procfs or sysfs unmasked. */
+	if (fstatfs(tree, &sfs) < 0)
+		FAIL("mount on '%s': statfs it", m->dst);
+	if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC) {
 		struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
 		struct stat again;
 		int fd = (int)syscall(SYS_openat2, rootfd, m->dst, &how, sizeof(how));
 		if (fd < 0 || fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
-			FAIL("mount %s on '%s': refusing a destination reached through a symlink", m->type, m->dst);
+			FAIL("mount %s on '%s': refusing a destination reached through a symlink",
+		     m->bind ? m->src : m->type, m->dst);
 		close(fd);
 	}
 	if (mnt_attach(tree, target, "") < 0)
@@ -338,6 +342,11 @@ static void make_devices(int sock, int rootfd, const struct spec *s)
 			errno = 0;
 			FAIL("the directory of '%s' is not in the container's /dev", d->path);
 		}
+		/* One the root already has must be this very node: an image's
+		 * /dev/null may be a file, or a symlink, that masks would bind. */
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    ((st.st_mode ^ d->mode) & S_IFMT || st.st_rdev != d->rdev) && unlinkat(dfd, name, 0) < 0)
+			FAIL("replace '%s'", d->path);
 		if (mknodat(dfd, name, d->mode, d->rdev) < 0 && errno != EEXIST) {
 			int tree;
 			if (errno != EPERM || (fd = openat(dfd, name, O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0)) < 0)
@@ -380,7 +389,7 @@ static int open_kernel_path(int sock, int root, const char *path, int flags)
  * the container's own root (a symlink there leads nowhere else). */
 static void finish_paths(int sock, const struct spec *s)
 {
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), fd, m;
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), fd, m, null = -1;
 	struct stat st;
 
 	if (root < 0)
@@ -417,13 +426,18 @@ static void finish_paths(int sock, const struct spec *s)
 			FAIL("mask '%s'", s->masked[i]);
 		if (S_ISDIR(st.st_mode))
 			m = mnt_new("tmpfs", "size=0,mode=0555", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+		else if (null >= 0 || ((null = open_in_root(root, "/dev/null", O_PATH | O_NOFOLLOW)) >= 0 &&
+				       fstat(null, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)))
+			m = mnt_clone(null, "", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false);
 		else
-			m = mnt_clone(root, "dev/null", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false);
+			FAIL("mask '%s': the container's /dev/null is not the null device", s->masked[i]);
 		if (m < 0 || mnt_attach(m, fd, "") < 0)
 			FAIL("mask '%s'", s->masked[i]);
 		close(m);
 		close(fd);
 	}
+	if (null >= 0)
+		close(null);
 	close(root);
 }
 
