@@ -51,7 +51,7 @@ need_pkgs() {
 		zstd:zstd strace:strace getfattr:attr setcap:libcap2-bin setpriv:util-linux
 		script:bsdutils shellcheck:shellcheck dash:dash
 		apt-ftparchive:apt-utils gpg:gnupg umoci:umoci skopeo:skopeo podman:podman
-		mmdebstrap:mmdebstrap runc:runc conmon:conmon containerd:containerd
+		mmdebstrap:mmdebstrap debootstrap:debootstrap runc:runc conmon:conmon containerd:containerd
 		containerd-shim-runc-v2:containerd $SAN_SPECS"
 	[ "${1:-}" = san ] && specs="make:make $SAN_SPECS"
 	for spec in $specs; do

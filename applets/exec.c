@@ -602,6 +602,8 @@ int exec_main(int argc, char **argv)
 		env_set(&x, e[i]);
 	if (x.tty && !env_has(&x, "TERM"))
 		env_set(&x, "TERM=xterm");
+	if (x.pf.has_caps)
+		caps_keep(x.pf.caps);
 	if (x.pf.seccomp && !x.pf.privileged) {
 		char err[512];
 		if (seccomp_compile(x.pf.profile, x.pf.profile_len, caps_default(), &x.filter, err, sizeof(err)) < 0)

@@ -30,6 +30,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <archive.h>
+#include <archive_entry.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,12 +42,16 @@
 #include "mdk.h"
 
 const char image_usage[] =
-	"usage: mdk-image [-R ROOT] ls | tag SRC DST | rm IMAGE... | inspect IMAGE\n"
-	"                 | config IMAGE | prune | import FILE|- [NAME]\n"
+	"usage: mdk-image [-R ROOT] ls [-q] | archives [-q] [DIR] | tag SRC DST\n"
+	"                 | rm IMAGE... | inspect IMAGE | config IMAGE | prune\n"
+	"                 | import FILE|- [NAME]\n"
 	"Manage images. IMAGE: NAME[:TAG] or an image ID of a loaded image (mdk-load),\n"
 	"or, for rm, an archive image NAME (ROOT/images/NAME.tar, mdk-unpack).\n"
 	"  ls            REPOSITORY TAG IMAGE ID CREATED SIZE, then the total size\n"
-	"                (shared layers counted once)\n"
+	"                (shared layers counted once); -q: the IMAGE IDs alone\n"
+	"  archives      the archive images: ROOT/images/, then the built-in ones\n"
+	"                in DIR (NAME.tar, NAME.tar.gz): IMAGE SIZE UNPACKED; -q:\n"
+	"                the names alone\n"
 	"  tag SRC DST   name image SRC also DST\n"
 	"  rm IMAGE...   untag; delete an image left without tags (refused while a\n"
 	"                container uses it) and the layers nothing else uses\n"
@@ -137,7 +142,7 @@ static int hex_cmp(const void *a, const void *b)
 
 /* One row per tag (an image without one: <none>), sorted; then the total,
  * each layer counted once however many images share it. */
-static void cmd_ls(void)
+static void cmd_ls(bool quiet)
 {
 	struct ls l = { 0 };
 	int fd = openat(rootfd, "image", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -202,6 +207,13 @@ static void cmd_ls(void)
 		if (strlen(l.rows[r].img->when) > w[2])
 			w[2] = strlen(l.rows[r].img->when);
 	}
+	if (quiet) {
+		for (size_t r = 0; r < l.nrows; r++)
+			printf("%.12s\n", l.rows[r].img->id);
+		if (fflush(stdout) != 0)
+			die_errno("write");
+		return;
+	}
 	printf("%-*s   %-*s   %-12s   %-*s   %s\n", (int)w[0], "REPOSITORY", (int)w[1], "TAG",
 	       "IMAGE ID", (int)w[2], "CREATED", "SIZE");
 	for (size_t r = 0; r < l.nrows; r++) {
@@ -211,6 +223,85 @@ static void cmd_ls(void)
 	}
 	printf("total: %zu image%s, %s (shared layers counted once)\n", l.nimgs,
 	       l.nimgs == 1 ? "" : "s", total);
+	if (fflush(stdout) != 0)
+		die_errno("write");
+}
+
+/* One archive image's row: DIRFD/FILE, "(built-in)" when WHERE says so. */
+static void archive_row(int dirfd, const char *file, const char *where, bool quiet)
+{
+	char *name = archive_name(file), cur[128], ver[128], size[16];
+	struct stat st;
+	int layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fstatat(dirfd, file, &st, 0) == 0 && S_ISREG(st.st_mode)) {
+		layer_version(name, &st, ver, sizeof(ver));
+		bool unpacked = layersfd >= 0 && layer_current(layersfd, name, cur, sizeof(cur)) == 0 &&
+				!strcmp(cur, ver);
+		human_size((uint64_t)st.st_size, size, sizeof(size));
+		if (quiet)
+			printf("%s\n", name);
+		else
+			printf("%-24s %10s   %s%s\n", name, size, unpacked ? "yes" : "no", where);
+	}
+	if (layersfd >= 0)
+		close(layersfd);
+	free(name);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The archives of DIRFD ("images/" of the root, or a built-in DIR; only
+ * .tar and .tar.gz there), sorted. */
+static void archive_rows(int dirfd, bool builtin, bool quiet)
+{
+	DIR *d = dirfd < 0 ? NULL : fdopendir(dirfd);
+	struct dirent *de;
+	char **v = NULL;
+
+	if (!d && dirfd >= 0)
+		close(dirfd);
+	size_t n = 0;
+
+	while (d && (de = readdir(d))) {
+		char *name = archive_name(de->d_name);
+		bool ok = de->d_name[0] != '.' && strcmp(name, de->d_name) && valid_name(name) &&
+			  (!builtin || !strcmp(de->d_name + strlen(name), ".tar") ||
+			   !strcmp(de->d_name + strlen(name), ".tar.gz"));
+		free(name);
+		if (!ok)
+			continue;
+		if (!(n % 16) && !(v = realloc(v, (n + 16) * sizeof(*v))))
+			die("out of memory");
+		v[n++] = xasprintf("%s", de->d_name);
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		archive_row(dirfd, v[i], builtin ? " (built-in)" : "", quiet);
+		free(v[i]);
+	}
+	free(v);
+	if (d)
+		closedir(d);
+}
+
+static void cmd_archives(int argc, char **argv)
+{
+	bool quiet = argc && !strcmp(argv[0], "-q");
+
+	if (quiet)
+		argc--, argv++;
+	if (argc > 1)
+		usage_die("archives: want [-q] [DIR]");
+	if (!quiet)
+		printf("%-24s %10s   %s\n", "IMAGE", "SIZE", "UNPACKED");
+	archive_rows(openat(rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC), false, quiet);
+	if (argc)
+		archive_rows(open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC), true, quiet);
 	if (fflush(stdout) != 0)
 		die_errno("write");
 }
@@ -331,8 +422,38 @@ static void import_cleanup(void)
 		unlinkat(rootfd, import_tmp, 0);
 }
 
+/* Is the tar being read a root filesystem, or an image archive (docker
+ * save, OCI layout) that load takes? Its entries are read until the first
+ * top-level directory a root filesystem has (or the end): an image
+ * archive's names (manifest.json, index.json, oci-layout, repositories)
+ * are all at the top, and no root filesystem has them. */
+static void import_is_rootfs(struct archive *a, struct archive_entry *e, const char *label)
+{
+	static const char *const image[] = { "manifest.json", "index.json", "oci-layout", "repositories" };
+	static const char *const rootfs[] = { "bin", "etc", "lib", "sbin", "usr", "var" };
+	int r = ARCHIVE_OK;
+
+	for (; r == ARCHIVE_OK; r = archive_read_next_header(a, &e)) {
+		const char *n = archive_entry_pathname(e);
+		while (n && (*n == '/' || (n[0] == '.' && n[1] == '/')))
+			n += *n == '/' ? 1 : 2;
+		if (!n)
+			continue;
+		size_t top = strcspn(n, "/");
+		for (size_t i = 0; i < sizeof(image) / sizeof(*image); i++)
+			if (!strcmp(n, image[i]))
+				die("import: '%s' is an image archive (docker save, OCI), not a root "
+				    "filesystem: load it (m-docker load -i FILE)", label);
+		for (size_t i = 0; i < sizeof(rootfs) / sizeof(*rootfs); i++)
+			if (top == strlen(rootfs[i]) && !strncmp(n, rootfs[i], top))
+				return;
+	}
+	if (r != ARCHIVE_EOF)
+		die("import: '%s': %s", label, archive_error_string(a));
+}
+
 /* The extension mdk-unpack knows FD's content by: a tar, maybe compressed
- * (decided by content, never by a file name); NULL for anything else. */
+ * (decided by content, never by a file name), of a root filesystem. */
 static const char *import_ext(int fd, const char *label)
 {
 	struct archive *a = archive_read_new();
@@ -343,8 +464,8 @@ static const char *import_ext(int fd, const char *label)
 	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK ||
 	    archive_read_next_header(a, &e) != ARCHIVE_OK)
-		die("import: '%s' is not a tar archive (%s)", label,
-		    a ? archive_error_string(a) : "out of memory");
+		die("import: '%s' is not an archive (a tar of a root filesystem, maybe compressed: %s)",
+		    label, a ? archive_error_string(a) : "out of memory");
 	switch (archive_filter_code(a, 0)) {
 	case ARCHIVE_FILTER_NONE: ext = ".tar"; break;
 	case ARCHIVE_FILTER_GZIP: ext = ".tar.gz"; break;
@@ -355,6 +476,7 @@ static const char *import_ext(int fd, const char *label)
 		die("import: '%s': a tar compressed with %s, which mdk-unpack does not take "
 		    "(gzip, xz, zstd, bzip2 or none)", label, archive_filter_name(a, 0));
 	}
+	import_is_rootfs(a, e, label);
 	archive_read_free(a);
 	return ext;
 }
@@ -460,7 +582,7 @@ int image_main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		usage_die("no command (ls, tag, rm, inspect, config, prune, import)");
+		usage_die("no command (ls, archives, tag, rm, inspect, config, prune, import)");
 	cmd = argv[optind++];
 	argc -= optind;
 	argv += optind;
@@ -468,9 +590,13 @@ int image_main(int argc, char **argv)
 		die_errno("data root '%s'", store_root(rootflag));
 
 	if (!strcmp(cmd, "ls")) {
-		if (argc)
-			usage_die("ls takes no arguments");
-		cmd_ls();
+		if (argc > 1 || (argc && strcmp(argv[0], "-q")))
+			usage_die("ls: want [-q]");
+		cmd_ls(argc == 1);
+		return 0;
+	}
+	if (!strcmp(cmd, "archives")) {
+		cmd_archives(argc, argv);
 		return 0;
 	}
 	if (!strcmp(cmd, "tag")) {

@@ -248,7 +248,8 @@ int overlay_up_main(int argc, char **argv)
 	 * rw layer is the claim on ID: it fails if ID exists in any state. */
 	if (mkdirat(layersfd, rw, 0700) < 0) {
 		if (errno == EEXIST)
-			die("container '%s' already exists (%s/layers/%s)", id, root, rw);
+			die("container '%s' already exists (%s/layers/%s); to free the name, remove "
+			    "it: m-docker rm %s (rm -f if it still runs)", id, root, rw, id);
 		die_errno("mkdir '%s/layers/%s'", root, rw);
 	}
 	if ((rwfd = openat(layersfd, rw, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {

@@ -11,7 +11,7 @@
  * lead out. --layer: DIR is an overlay layer (a container's upperdir), written
  * as an image layer (whiteouts as .wh.NAME, opaque directories with
  * .wh..wh..opq), and its DiffID printed. FILE ending in .gz or .tgz is
- * gzip-compressed; "-" writes to stdout. FILE appears whole or not at all (an
+ * gzip-compressed, another compressed name refused; "-" writes to stdout. FILE appears whole or not at all (an
  * unnamed file until complete: not even a kill -9 leaves a part).
  *
  * Exit codes: 0 written, 1 failed (nothing left behind), 2 usage error. */
@@ -28,7 +28,8 @@ const char pack_usage[] =
 	"usage: mdk-pack [--layer] DIR FILE\n"
 	"Write the tree DIR as an image archive FILE (pax tar, numeric owners, xattrs,\n"
 	"hard links, devices; not entering mounts below DIR). FILE.gz or .tgz is\n"
-	"gzip-compressed; '-' is stdout.\n"
+	"gzip-compressed; another compressed name (.xz, .zst, .bz2...) is refused:\n"
+	"pipe '-' (stdout) through the compressor instead.\n"
 	"  --layer  DIR is an overlay layer (a container's upperdir): write an image\n"
 	"           layer (whiteouts as .wh.NAME, .wh..wh..opq for opaque directories)\n"
 	"           and print its digest (sha256:HEX, the DiffID when not compressed)\n"
@@ -38,6 +39,23 @@ static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), k = strlen(suffix);
 	return n > k && !strcmp(s + n - k, suffix);
+}
+
+/* The compression FILE's name asks for: gzip, or none; never a plain tar
+ * under another compressed name. (Only gzip is written: the xz, zstd and
+ * bzip2 encoders would cost the binary 300 kB; a pipe does it.) */
+static unsigned compression_of(const char *file)
+{
+	static const char *const other[] = { ".xz", ".txz", ".zst", ".tzst", ".bz2", ".tbz2", ".lz4",
+					     ".lzma", ".lz", ".lzo", ".Z", ".zip", ".7z", ".br" };
+
+	if (ends_with(file, ".gz") || ends_with(file, ".tgz"))
+		return PACK_GZIP;
+	for (size_t i = 0; i < sizeof(other) / sizeof(*other); i++)
+		if (ends_with(file, other[i]))
+			usage_die("'%s': mdk-pack compresses with gzip only (.gz, .tgz); for %s, pipe: "
+				  "mdk-pack DIR - | COMPRESSOR >FILE", file, other[i]);
+	return 0;
 }
 
 int pack_main(int argc, char **argv)
@@ -60,8 +78,7 @@ int pack_main(int argc, char **argv)
 		usage_die("expected DIR and FILE");
 	dir = argv[optind];
 	file = argv[optind + 1];
-	if (ends_with(file, ".gz") || ends_with(file, ".tgz"))
-		flags |= PACK_GZIP;
+	flags |= compression_of(file);
 	if (strcmp(file, "-")) {
 		/* FILE's directory, held: a chroot comes before it is named. */
 		const char *base = strrchr(file, '/');

@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
+#include <linux/mount.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -48,7 +49,20 @@ const char run_usage[] =
 	"  -e K=V             set an environment variable (repeatable); -e K copies K\n"
 	"  -w DIR             working directory inside the container (created)\n"
 	"  -u UID[:GID]       user, numeric or a name from the container's /etc/passwd\n"
-	"  -v SRC:DST[:ro]    bind mount host SRC at DST inside the container\n"
+	"  -v SRC:DST[:ro]    bind mount host SRC at DST inside the container (SRC a\n"
+	"                     NAME: the named volume DIR/NAME of --volume-root DIR,\n"
+	"                     made empty on first use, kept after the container)\n"
+	"  --tmpfs DST[:OPTS] a new tmpfs at DST; OPTS: ro, size=, mode=, uid=, gid=,\n"
+	"                     nr_inodes=, exec, suid (default nosuid,nodev,noexec;\n"
+	"                     always nodev)\n"
+	"  --read-only        the root read-only (volumes, tmpfs, /dev as they are)\n"
+	"  --etc-files        a container's own /etc/hostname, /etc/hosts (localhost\n"
+	"                     and the hostname) and /etc/resolv.conf (the host's with\n"
+	"                     --net host, else none: loopback only) bound over ROOTFS's\n"
+	"                     (a missing one made there); a volume on one of them wins\n"
+	"  --cap-add CAP, --cap-drop CAP  capabilities (CAP_NET_ADMIN or NET_ADMIN, ALL)\n"
+	"                     added to or dropped from docker's default set (add wins;\n"
+	"                     never MKNOD: no device cgroup here)\n"
 	"  --hostname NAME    (default: --name, else --id, else a random id)\n"
 	"  --name NAME        container name (hostname, cgroup)\n"
 	"  --id ID            container id (hostname, cgroup)\n"
@@ -80,6 +94,7 @@ const char run_usage[] =
 	"                     line in the CRI format kubelet reads (TIME STREAM F|P MSG)\n"
 	"  --log-max-size SIZE  past SIZE (default 10m), FILE becomes FILE.1 and a new\n"
 	"                     FILE starts: the newest output is kept\n"
+	"  --check            (first) check the options, then exit: 0 if they are good\n"
 	"The container runs in cgroup $MDK_CGROUP_PARENT/ID (default m-docker/ID),\n"
 	"removed on exit; a limit that cannot be applied fails with 125.\n"
 	"The environment is PATH, HOME, HOSTNAME (TERM with -t) and -e, nothing else.\n"
@@ -91,13 +106,17 @@ const char run_usage[] =
 #define MAX_EXIT_ARGS 32
 
 struct run {
-	const char *rootfs, *workdir, *user, *hostname;
+	const char *rootfs, *workdir, *user, *hostname, *name;
 	char **argv;
 	char *env[MAX_ENV + 8];
 	size_t nenv;
 	struct volume vol[MAX_VOLUMES];
 	size_t nvol;
-	bool in, tty, hostnet, privileged, init;
+	const char *volroot;	/* --volume-root: named volumes */
+	bool in, tty, hostnet, privileged, init, readonly, etc;
+	uint64_t cap_add, cap_drop;	/* --cap-add, --cap-drop */
+	bool cap_add_all, cap_drop_all;	/* ... ALL */
+	const char *memory;	/* -m as given, for the OOM message */
 	bool chrooted;		/* the root switch fell back to chroot */
 	bool seccomp;		/* a filter (off: --no-seccomp, seccomp=unconfined) */
 	const char *profile;	/* seccomp=FILE, else the default */
@@ -173,13 +192,18 @@ static void env_set(struct run *r, const char *kv)
 	r->env[r->nenv++] = (char *)kv;
 }
 
-static void parse_volume(struct run *r, char *spec)
+static struct volume *new_volume(struct run *r)
 {
-	struct volume *v = &r->vol[r->nvol];
-	char *dst = strchr(spec, ':'), *mode;
-
 	if (r->nvol == MAX_VOLUMES)
 		usage_die("at most %d volumes", MAX_VOLUMES);
+	return &r->vol[r->nvol++];
+}
+
+static void parse_volume(struct run *r, char *spec)
+{
+	struct volume *v = new_volume(r);
+	char *dst = strchr(spec, ':'), *mode;
+
 	if (!dst || dst == spec)
 		usage_die("invalid volume '%s' (want HOSTDIR:DIR[:ro])", spec);
 	*dst++ = 0;
@@ -191,11 +215,96 @@ static void parse_volume(struct run *r, char *spec)
 	}
 	if (*dst != '/')
 		usage_die("invalid volume target '%s': must be an absolute path", dst);
-	if (spec[0] != '/')
-		usage_die("invalid volume source '%s': must be an absolute path", spec);
+	if (spec[0] != '/' && !valid_name(spec))
+		usage_die("invalid volume source '%s': want an absolute path or a volume name "
+			  "([a-z0-9][a-z0-9._-]*)", spec);
 	v->src = spec;
 	v->dst = dst;
-	r->nvol++;
+}
+
+/* Named volumes: VOLROOT/NAME, made (empty) on first use. */
+static int named_volumes(struct run *r)
+{
+	int dir = -1;
+
+	for (size_t i = 0; i < r->nvol; i++) {
+		struct volume *v = &r->vol[i];
+		if (!v->src || v->src[0] == '/')
+			continue;
+		if (dir < 0 && (((mkdir(r->volroot, 0700) < 0 && errno != EEXIST)) ||
+				(dir = open(r->volroot, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0))
+			return -1;
+		if (mkdirat(dir, v->src, 0755) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(dir);
+			return errno = e, -1;
+		}
+		v->src = xasprintf("%s/%s", r->volroot, v->src);
+	}
+	if (dir >= 0)
+		close(dir);
+	return 0;
+}
+
+/* --tmpfs DST[:OPTS], docker's: flags go on the mount, the rest to tmpfs. */
+static void parse_tmpfs(struct run *r, char *spec)
+{
+	static const struct { const char *name; unsigned set, clr; } flags[] = {
+		{ "ro", MOUNT_ATTR_RDONLY, 0 },	       { "rw", 0, MOUNT_ATTR_RDONLY },
+		{ "nosuid", MOUNT_ATTR_NOSUID, 0 },    { "suid", 0, MOUNT_ATTR_NOSUID },
+		{ "nodev", MOUNT_ATTR_NODEV, 0 },
+		{ "noexec", MOUNT_ATTR_NOEXEC, 0 },    { "exec", 0, MOUNT_ATTR_NOEXEC },
+	};
+	static const char *const data[] = { "size=", "mode=", "uid=", "gid=", "nr_inodes=", "nr_blocks=" };
+	struct volume *v = new_volume(r);
+	char *opts = strchr(spec, ':'), *o, *save, buf[256] = "";
+
+	if (opts)
+		*opts++ = 0;
+	if (*spec != '/')
+		usage_die("invalid --tmpfs target '%s': must be an absolute path", spec);
+	v->dst = spec;
+	v->attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	for (o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+		size_t i, n = sizeof(flags) / sizeof(*flags);
+		for (i = 0; i < n && strcmp(o, flags[i].name); i++)
+			;
+		if (i < n) {
+			v->attr = (v->attr | flags[i].set) & ~flags[i].clr;
+			continue;
+		}
+		for (i = 0; i < sizeof(data) / sizeof(*data) && strncmp(o, data[i], strlen(data[i])); i++)
+			;
+		if (i == sizeof(data) / sizeof(*data) || !o[strlen(data[i])])
+			usage_die("invalid --tmpfs option '%s' (want ro, rw, [no]exec, [no]suid, nodev, "
+				  "size=, mode=, uid=, gid=, nr_inodes=; device nodes open only in /dev)", o);
+		if (strlen(buf) + strlen(o) + 2 > sizeof(buf))
+			usage_die("--tmpfs '%s': options too long", spec);
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s", *buf ? "," : "", o);
+	}
+	v->opts = xasprintf("%s", buf);
+}
+
+/* --cap-add/--cap-drop NAME[,NAME...] into *SET; ALL sets *ALL. */
+static void parse_caps(const char *opt, const char *list, uint64_t *set, bool *all)
+{
+	char *copy = xasprintf("%s", list), *save;
+	bool add = !strcmp(opt, "--cap-add");
+	int n = -1;
+
+	for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+		n = strcasecmp(c, "ALL") ? cap_from_name(c) : 64;
+		if (n < 0 || (add && n < 64 && !(caps_all() & 1ULL << n)))
+			usage_die("%s: capability '%s' is %s", opt, c,
+				  n < 0 ? "unknown" : "not ours to give (this kernel, or the caller, has not got it)");
+		if (n == 64)
+			*all = true;
+		else
+			*set |= 1ULL << n;
+	}
+	if (n < 0)
+		usage_die("%s: want a capability name", opt);
+	free(copy);
 }
 
 /* --security-opt seccomp=FILE|unconfined, no-new-privileges[=true|false] */
@@ -432,7 +541,7 @@ static int started(struct run *r, pid_t init)
 		}
 		/* With how the command was confined: what mdk-exec applies. */
 		struct pidfile pf = { .pid = getpid(), .start = start, .init = init,
-				      .privileged = r->privileged, .nnp = r->nnp,
+				      .privileged = r->privileged, .nnp = r->nnp, .caps = caps_default(),
 				      .seccomp = r->seccomp && !r->privileged, .profile = r->profile_text,
 				      .profile_len = r->profile_len, .user = r->user, .workdir = r->workdir,
 				      .env = r->env, .nenv = r->nenv };
@@ -499,7 +608,9 @@ _Noreturn static void container_init(struct run *r, int sock, int nsflags)
 		_exit(125);
 	}
 	struct rootfs rf = { .root = r->rootfs, .volumes = r->vol, .nvolumes = r->nvol,
-			     .privileged = r->privileged, .new_ipc = true };
+			     .privileged = r->privileged, .new_ipc = true, .readonly = r->readonly,
+			     .workdir = r->workdir,
+			     .etc_host = r->etc ? r->hostname : NULL, .etc_name = r->name, .hostnet = r->hostnet };
 	if (rootfs_enter(&rf) < 0) {
 		chan_report(sock, 125, "%s", rf.err);
 		_exit(125);
@@ -654,20 +765,30 @@ int run_main(int argc, char **argv)
 		{ "exit-command", required_argument, NULL, 'x' },
 		{ "exit-command-arg", required_argument, NULL, 'a' },
 		{ "log-max-size", required_argument, NULL, 'M' },
+		{ "tmpfs", required_argument, NULL, 'T' },
+		{ "read-only", no_argument, NULL, 'R' },
+		{ "etc-files", no_argument, NULL, 'c' },
+		{ "cap-add", required_argument, NULL, 'A' },
+		{ "cap-drop", required_argument, NULL, 'B' },
+		{ "volume-root", required_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run r = { .init = true, .seccomp = true, .log_max = 10 << 20, .ready = -1,
 			 .child_std = { -1, -1, -1 }, .relay = { -1, -1, -1 } };
 	const char *name = NULL, *id = NULL;
-	bool dwp = false;
+	bool dwp = false, check = argc > 1 && !strcmp(argv[1], "--check");
 	int c;
 
 	die_status = usage_status = 125;
+	/* --check: the options only (m-docker's, before any work). */
+	if (check)
+		argc--, argv++;
 	/* CVE-2019-5736, two layers in every mode. The container's processes
 	 * that run mdk -- PID 1, and whatever execs /proc/self/exe in there --
 	 * run it from a read-only copy (first: option parsing edits argv, the
 	 * re-exec needs it whole); and PID 1 is not dumpable (container_init). */
-	exe_reexec_protected();
+	if (!check)
+		exe_reexec_protected();
 	opterr = 0;
 	env_set(&r, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	while ((c = getopt_long(argc, argv, "+idte:w:u:v:m:", opts, NULL)) != -1) {
@@ -729,6 +850,17 @@ int run_main(int argc, char **argv)
 			/* docker's floor: below it nothing starts anyway. */
 			if (parse_size(optarg, &r.lim.memory) < 0 || r.lim.memory < 6 << 20)
 				usage_die("invalid memory limit '%s' (want a size of at least 6m, like 64m or 1g)", optarg);
+			r.memory = optarg;
+			break;
+		case 'T': parse_tmpfs(&r, optarg); break;
+		case 'R': r.readonly = true; break;
+		case 'c': r.etc = true; break;
+		case 'A': parse_caps("--cap-add", optarg, &r.cap_add, &r.cap_add_all); break;
+		case 'B': parse_caps("--cap-drop", optarg, &r.cap_drop, &r.cap_drop_all); break;
+		case 'V':
+			if (optarg[0] != '/')
+				usage_die("--volume-root '%s' is not an absolute path", optarg);
+			r.volroot = optarg;
 			break;
 		case 'C': parse_cpus(&r, optarg); break;
 		case 'S':
@@ -752,26 +884,49 @@ int run_main(int argc, char **argv)
 			usage_die("unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (argc - optind < 2)
-		usage_die("expected ROOTFS and CMD");
+	/* moby's rules: ALL added is all but what is dropped; ALL dropped is
+	 * only what is added; else the default, less drops, plus adds. Never
+	 * MKNOD, not even in ALL (docker's device cgroup keeps the nodes from
+	 * opening; there is none here: the host's disks could be made in /dev
+	 * and opened). --privileged gives every capability. */
+	if (r.cap_add & 1ULL << CAP_MKNOD)
+		usage_die("--cap-add MKNOD: refused (no device cgroup here: a node made in /dev would open "
+			  "the host's disks); --privileged has it");
+	if (r.cap_add_all)
+		caps_keep(caps_all() & ~r.cap_drop & ~(1ULL << CAP_MKNOD));
+	else if (r.cap_drop_all)
+		caps_keep(r.cap_add);
+	else
+		caps_keep((caps_default() & ~r.cap_drop) | r.cap_add);
+	for (size_t i = 0; i < r.nvol; i++)
+		if (r.vol[i].src && r.vol[i].src[0] != '/' && !r.volroot)
+			usage_die("invalid volume source '%s': must be an absolute path (or a volume name, "
+				  "with --volume-root)", r.vol[i].src);
+	if (r.detach && (r.tty || r.in || dwp))
+		usage_die("-d with -i, -t or --die-with-parent: nothing stays attached");
+	if ((name && !valid_name(name)) || (id && !valid_name(id)))
+		usage_die("invalid --name or --id (want [a-z0-9][a-z0-9._-]*, at most %d)", MDK_NAME_MAX);
+	if (r.hostname && (strlen(r.hostname) > 64 || !*r.hostname || r.hostname[strcspn(r.hostname, " \t\n\r")]))
+		usage_die("invalid hostname '%s' (want 1 to 64 characters, no spaces)", r.hostname);
 	if (r.seccomp && !r.privileged)
 		compile_seccomp(&r);
+	if (check)
+		return 0;
+	if (argc - optind < 2)
+		usage_die("expected ROOTFS and CMD");
 	r.rootfs = argv[optind];
 	r.argv = argv + optind + 1;
 	if (!*r.argv[0])
 		usage_die("empty command");
-	if ((name && !valid_name(name)) || (id && !valid_name(id)))
-		usage_die("invalid --name or --id (want [a-z0-9][a-z0-9._-]*, at most %d)", MDK_NAME_MAX);
 	if (!id && !(id = name)) {
 		unsigned char b[6];
 		if (getrandom(b, sizeof(b), 0) != sizeof(b))
 			die_errno("getrandom");
 		id = xasprintf("%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 	}
+	r.name = name ? name : id;
 	if (!r.hostname)
-		r.hostname = name ? name : id;
-	if (strlen(r.hostname) > 64)
-		usage_die("hostname '%s' is longer than 64", r.hostname);
+		r.hostname = r.name;
 	struct stat st;
 	if (stat(r.rootfs, &st) < 0)
 		die_errno("rootfs '%s'", r.rootfs);
@@ -780,12 +935,10 @@ int run_main(int argc, char **argv)
 	env_set(&r, xasprintf("HOSTNAME=%s", r.hostname));
 	if (r.tty && !getenv_from(r.env, r.nenv, "TERM"))
 		env_set(&r, "TERM=xterm");
-	if (r.detach) {
-		if (!r.log)
-			usage_die("-d needs --log FILE (where the command's output goes)");
-		if (r.tty || r.in || dwp)
-			usage_die("-d with -i, -t or --die-with-parent: nothing stays attached");
-	}
+	if (r.detach && !r.log)
+		usage_die("-d needs --log FILE (where the command's output goes)");
+	if (named_volumes(&r) < 0)
+		die_errno("volume directory '%s'", r.volroot);
 	/* Our death takes the container along (PDEATHSIG of PID 1). */
 	if (dwp && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1))
 		die("--die-with-parent: the parent is gone");
@@ -833,6 +986,14 @@ int run_main(int argc, char **argv)
 	/* The one way out from here: run_container ends every process it
 	 * started, whatever failed; then the cgroup goes. */
 	int status = run_container(&r, &cg, sv, sfd, nsflags);
+	/* docker's OOMKilled, said: a bare 137 explains nothing. */
+	if (cgroup_oom_kills(id) > 0) {
+		char lim[80] = "no memory limit of its own";
+		if (r.memory)
+			snprintf(lim, sizeof(lim), "limit %s", r.memory);
+		warn("%s: out of memory (%s)", status == 128 + SIGKILL ? "container was killed" :
+			"a process of the container was killed", lim);
+	}
 	if (cgroup_destroy(id) < 0)
 		warn_errno("remove cgroup %s/%s (mdk-cgroup prune retries)", cgroup_parent(), id);
 	if (r.exitfile) {

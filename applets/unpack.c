@@ -143,7 +143,13 @@ int unpack_main(int argc, char **argv)
 	if (check)
 		return 1;
 
-	if ((lockfd = layer_lock(layersfd, name, LOCK_EX)) < 0)
+	/* Another run unpacking it: a user at a terminal is told why we wait. */
+	if ((lockfd = layer_lock(layersfd, name, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK) {
+		if (isatty(STDERR_FILENO))
+			warn("waiting for another unpack of image '%s' to finish", name);
+		lockfd = layer_lock(layersfd, name, LOCK_EX);
+	}
+	if (lockfd < 0)
 		die_errno("lock '%s/layers/.%s.lock'", root, name);
 	/* An rmi may have removed or replaced the archive while we waited:
 	 * never publish a layer of an image that is gone. */

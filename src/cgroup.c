@@ -621,6 +621,26 @@ int cgroup_destroy_at(const char *path)
 	return err ? (errno = err, -1) : 0;
 }
 
+/* How many of container ID's processes the OOM killer took: the
+ * "oom_kill N" line of memory.events (v2) or memory.oom_control (v1). */
+long cgroup_oom_kills(const char *id)
+{
+	bool v2 = cgroup_mode() == CG_V2;
+	char *path = v2 ? xasprintf(CG "/%s/%s/memory.events", cgroup_parent(), id) :
+			  xasprintf(CG "/memory/%s/%s/memory.oom_control", cgroup_parent(), id);
+	char buf[1024], *l;	/* never the first line */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	return (l = strstr(buf, "\noom_kill ")) ? atol(l + 10) : 0;
+}
+
 int cgroup_destroy(const char *id)
 {
 	char path[2 * MDK_NAME_MAX + 2];

@@ -51,7 +51,21 @@ static void log_copy(const char *level, const char *msg, size_t n)
 }
 
 const char *applet_name = "mdk";
+/* The command whose --help usage_die names (applet_name unless $MDK_HELP). */
+static const char *help_name;
 int die_status = 1;
+
+/* A front end (m-docker) speaks for its applets: MDK_PROG names it in
+ * every message, MDK_HELP the command whose --help a usage error names. */
+void err_front_end(void)
+{
+	const char *p = getenv("MDK_PROG"), *h = getenv("MDK_HELP");
+
+	if (p && *p)
+		applet_name = p;
+	if (h && *h)
+		help_name = h;
+}
 int usage_status = 2;
 
 static void vmsg(const char *level, int err, const char *fmt, va_list ap)
@@ -117,6 +131,6 @@ void usage_die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	warn("%s (see '%s --help')", buf, applet_name);
+	warn("%s (see '%s --help')", buf, help_name ? help_name : applet_name);
 	exit(usage_status);
 }

@@ -83,6 +83,7 @@ int main(int argc, char **argv)
 		return 127;
 	}
 	applet_name = a->name;
+	err_front_end();
 	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(a->usage, stdout);
 		return 0;

@@ -21,6 +21,7 @@ struct stat;
 /* --- err.c: the one diagnostic family ---------------------------------------
  * Every message is "APPLET: text[: strerror]\n", written with one write(2). */
 extern const char *applet_name;	/* "mdk-unpack", set by the dispatcher */
+void err_front_end(void);		/* $MDK_PROG, $MDK_HELP: a front end speaks */
 extern char **mdk_argv;		/* main()'s argv, for a re-exec */
 extern int die_status;		/* exit code of die*(): 1, mdk-run sets 125 */
 extern int usage_status;	/* exit code of usage_die(): 2 */
@@ -90,9 +91,11 @@ pid_t root_user(const char *path);	/* a process whose root is on PATH's fs */
 
 /* --- rootfs.c: switch into a container root (mdk-pivot, mdk-run) ---------- */
 struct volume {
-	const char *src;	/* host path */
+	const char *src;	/* host path; NULL: a new tmpfs */
 	const char *dst;	/* path inside the container */
-	bool ro;
+	const char *opts;	/* the tmpfs's (size=, mode=, ...) */
+	unsigned attr;		/* the tmpfs's MOUNT_ATTR_* */
+	bool ro;		/* the bind's */
 };
 struct rootfs {
 	const char *root;
@@ -100,6 +103,12 @@ struct rootfs {
 	size_t nvolumes;
 	bool privileged;	/* no masked or read-only /proc, /sys paths */
 	bool new_ipc;		/* in a new IPC namespace: mount /dev/mqueue */
+	bool readonly;		/* the root mount read-only (--read-only) */
+	const char *workdir;	/* ... made before, if not NULL */
+	bool hostnet;		/* the host's network: its resolv.conf */
+	/* Not NULL: /etc/hostname (this), /etc/hosts (also ETC_NAME, if not
+	 * NULL), /etc/resolv.conf of the container's own, on a tmpfs. */
+	const char *etc_host, *etc_name;
 	bool chrooted;		/* out: no pivot_root (initramfs): MS_MOVE + chroot */
 	char err[512];		/* out: the step that failed, and why */
 };
@@ -126,6 +135,8 @@ ssize_t chan_recv(int sock, int *status, char *buf, size_t n, int *fd);
 int caps_bound_default(bool no_chroot);
 int caps_set(uint64_t set);		/* effective, permitted; -1 with errno */
 uint64_t caps_default(void);		/* the set a container keeps */
+void caps_keep(uint64_t set);		/* ... set instead (--cap-add, --cap-drop) */
+uint64_t caps_all(void);		/* every one we hold, so can give */
 /* seccomp.c: compile PROFILE (docker/OCI JSON text of LEN bytes), or the
  * default when NULL, for a container with capabilities CAPS; -1 with ERR. */
 int seccomp_compile(const char *profile, size_t len, uint64_t caps, void **filter, char *err,
@@ -164,6 +175,8 @@ struct pidfile {
 	unsigned long long start;	/* the monitor's start time */
 	bool exec;			/* the rest is there */
 	bool privileged, nnp, seccomp;
+	uint64_t caps;			/* the capabilities root keeps in there */
+	bool has_caps;			/* caps= was there (older mdk-run: the default) */
 	const char *profile;		/* seccomp profile text; NULL: the default */
 	size_t profile_len;
 	const char *user, *workdir;	/* NULL: none given */
@@ -267,6 +280,7 @@ int cgroup_freeze_at(const char *path, bool frozen);
 size_t cgroup_pids_at(const char *path, int *v, size_t n);
 int cgroup_attach(const struct cgroup *cg, pid_t pid, char *err, size_t n);
 int cgroup_destroy(const char *id);	/* kill, then rmdir with retry */
+long cgroup_oom_kills(const char *id);	/* processes the OOM killer took */
 int cgroup_freeze(const char *id, bool frozen);	/* -1 ENOENT: no freezer for it */
 bool cgroup_locked(const char *id);	/* held by a live mdk-run */
 int cgroup_list(bool prune, void (*fn)(const char *id, bool used, void *arg), void *arg);

@@ -8,6 +8,7 @@
  *   exec=1           what follows is there (mdk-exec refuses a record without)
  *   privileged=0|1   all capabilities, no seccomp filter
  *   nnp=0|1          no-new-privileges
+ *   caps=HEX         the capabilities root keeps (--cap-add, --cap-drop)
  *   seccomp=default|none|profile
  *   profile=TEXT     the JSON profile's text (seccomp=profile): mdk-exec
  *                    compiles what the container got, not a file that may
@@ -51,6 +52,7 @@ char *pidfile_format(const struct pidfile *p)
 	fprintf(f, "pid=%d\nstart=%llu\ninit=%d\nexec=1\nprivileged=%d\nnnp=%d\nseccomp=%s\n", (int)p->pid,
 		p->start, (int)p->init, p->privileged, p->nnp,
 		!p->seccomp ? "none" : p->profile ? "profile" : "default");
+	fprintf(f, "caps=%llx\n", (unsigned long long)p->caps);
 	if (p->seccomp && p->profile)
 		put_escaped(f, "profile", p->profile, p->profile_len);
 	if (p->user)
@@ -127,6 +129,13 @@ int pidfile_parse(char *text, struct pidfile *p)
 				return errno = EINVAL, -1;
 		} else if (!strcmp(line, "seccomp")) {
 			seccomp = val;
+		} else if (!strcmp(line, "caps")) {
+			char *end;
+			errno = 0;
+			p->caps = strtoull(val, &end, 16);
+			if (errno || !*val || *end)
+				return errno = EINVAL, -1;
+			p->has_caps = true;
 		} else if (!strcmp(line, "profile") || !strcmp(line, "user") || !strcmp(line, "workdir")) {
 			if (unescape(val, &n) < 0)
 				return errno = EINVAL, -1;

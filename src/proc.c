@@ -125,6 +125,23 @@ uint64_t caps_default(void)
 	return keep_caps;
 }
 
+void caps_keep(uint64_t set)
+{
+	keep_caps = set;
+}
+
+/* Every capability we can give (docker's "ALL"): the ones we hold, which
+ * are at most the kernel's (a host may hold back some, even from root). */
+uint64_t caps_all(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return (uint64_t)d[1].permitted << 32 | d[0].permitted;
+}
+
 int caps_bound_default(bool no_chroot)
 {
 	if (no_chroot)

@@ -19,6 +19,7 @@
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -172,51 +173,48 @@ static const char *kernel_fs_of(int rootfd, const char *path)
 	return NULL;
 }
 
-/* Bind-mount the host path SRC onto DST inside the new root, over the /dev,
- * /proc and /sys made there: the target is resolved once, inside the root,
- * and the copy of SRC carries its flags (nodev, read-only) before it is
- * moved there. Targets on procfs or sysfs are refused: a volume would lift
- * a mask there, or could not be made (sysfs is read-only). */
-static int bind_volume(struct rootfs *r, int rootfd, const struct volume *v)
+/* Attach the detached mount TREE (its flags set) onto DST inside the new
+ * root, over the /dev, /proc and /sys made there: the target is resolved
+ * once, inside the root. Targets on procfs or sysfs are refused: a volume
+ * would lift a mask there, or could not be made (sysfs is read-only).
+ * Closes TREE. */
+static int attach_volume(struct rootfs *r, int rootfd, int tree, const char *dst)
 {
-	uint64_t attr = (r->privileged ? 0 : MOUNT_ATTR_NODEV) | (v->ro ? MOUNT_ATTR_RDONLY : 0);
 	struct stat st, rst;
 	const char *kfs;
-	int tree, target = -1;
+	int target = -1;
 
-	if ((tree = mnt_clone(AT_FDCWD, v->src, attr, true)) < 0)
-		return step_fail(r, "volume '%s': bind '%s'%s", v->dst, v->src, needs_new_api());
 	if (fstat(tree, &st) < 0 || fstat(rootfd, &rst) < 0) {
-		step_fail(r, "volume '%s': stat '%s'", v->dst, v->src);
+		step_fail(r, "volume '%s': stat it", dst);
 		goto fail;
 	}
-	if ((kfs = kernel_fs_of(rootfd, v->dst))) {
+	if ((kfs = kernel_fs_of(rootfd, dst))) {
 		errno = 0;
-		step_fail(r, "volume '%s': refusing a target on %s", v->dst, kfs);
+		step_fail(r, "volume '%s': refusing a target on %s", dst, kfs);
 		goto fail;
 	}
-	if ((target = mkpath_in_root(rootfd, v->dst, !S_ISDIR(st.st_mode))) < 0) {
-		step_fail(r, "volume '%s': make its target in the container", v->dst);
+	if ((target = mkpath_in_root(rootfd, dst, !S_ISDIR(st.st_mode))) < 0) {
+		step_fail(r, "volume '%s': make its target in the container", dst);
 		goto fail;
 	}
 	/* Over "/" (say, through a symlink to it) it would hide the root. */
 	if (fstat(target, &st) < 0) {
-		step_fail(r, "volume '%s': stat its target", v->dst);
+		step_fail(r, "volume '%s': stat its target", dst);
 		goto fail;
 	}
 	if (st.st_dev == rst.st_dev && st.st_ino == rst.st_ino) {
 		errno = 0;
-		step_fail(r, "volume '%s': refusing a target that is the container's root", v->dst);
+		step_fail(r, "volume '%s': refusing a target that is the container's root", dst);
 		goto fail;
 	}
 	/* Again on what was resolved: the check above named a path. */
 	if ((kfs = kernel_fs_name(target))) {
 		errno = 0;
-		step_fail(r, "volume '%s': refusing a target on %s", v->dst, kfs);
+		step_fail(r, "volume '%s': refusing a target on %s", dst, kfs);
 		goto fail;
 	}
 	if (mnt_attach(tree, target, "") < 0) {
-		step_fail(r, "volume: bind mount '%s' on '%s'", v->src, v->dst);
+		step_fail(r, "volume: mount on '%s'", dst);
 		goto fail;
 	}
 	close(target);
@@ -227,6 +225,94 @@ fail:
 		close(target);
 	close(tree);
 	return -1;
+}
+
+/* A volume: the host path SRC bound (its copy made nodev, and read-only,
+ * before it is moved there), or a new tmpfs. */
+static int mount_volume(struct rootfs *r, int rootfd, const struct volume *v)
+{
+	uint64_t attr = (r->privileged ? 0 : MOUNT_ATTR_NODEV) | (v->ro ? MOUNT_ATTR_RDONLY : 0);
+	int tree = v->src ? mnt_clone(AT_FDCWD, v->src, attr, true) : mnt_new("tmpfs", v->opts, v->attr);
+
+	if (tree < 0 && v->src)
+		return step_fail(r, "volume '%s': bind '%s'%s", v->dst, v->src, needs_new_api());
+	if (tree < 0)
+		return step_fail(r, "tmpfs '%s' (options '%s')", v->dst, v->opts);
+	return attach_volume(r, rootfd, tree, v->dst);
+}
+
+/* The files docker gives every container, their own copies (the image's
+ * stay as they are): /etc/hostname, /etc/hosts, /etc/resolv.conf -- the
+ * host's with its network, else none (loopback only). They are written on
+ * a small tmpfs, each bound onto its path in the root; a missing target is
+ * made there, and a root that cannot take it (read-only) goes without that
+ * file. Before Linux 6.15 open_tree cannot copy from a detached mount: the
+ * tmpfs is attached on /dev/.mdk-etc (DEV, the container's /dev tmpfs)
+ * meanwhile. The volumes come after: one of the user's on these paths wins. */
+static int etc_files(struct rootfs *r, int rootfd, int dev)
+{
+	static const char *const names[] = { "hostname", "hosts", "resolv.conf" };
+	char *text[3], resolv[16384] = "# mdk: no network but loopback (--net host for the host's)\n";
+	bool other = r->etc_name && strcmp(r->etc_name, r->etc_host), attached = false;
+	int tmp = mnt_new("tmpfs", "mode=755,size=256k", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	int ret = -1, at;
+
+	if (tmp < 0)
+		return step_fail(r, "mount a tmpfs for /etc/hosts");
+	if (r->hostnet) {
+		/* Still the host's root here. */
+		int fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? 0 : read(fd, resolv, sizeof(resolv) - 1);
+		resolv[n > 0 ? n : 0] = 0;
+		if (fd >= 0)
+			close(fd);
+	}
+	text[0] = xasprintf("%s\n", r->etc_host);
+	text[1] = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+			    "fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\n"
+			    "ff02::2\tip6-allrouters\n127.0.1.1\t%s%s%s\n",
+			    r->etc_host, other ? " " : "", other ? r->etc_name : "");
+	text[2] = resolv;
+	if (mkdirat(dev, ".mdk-etc", 0700) < 0 || (at = open_beneath(dev, ".mdk-etc", O_DIRECTORY)) < 0) {
+		step_fail(r, "mkdir /dev/.mdk-etc");
+		goto out;
+	}
+	attached = mnt_attach(tmp, at, "") == 0;
+	close(at);
+	if (!attached) {
+		step_fail(r, "mount a tmpfs on /dev/.mdk-etc");
+		goto out;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		char path[32];
+		int fd = openat(tmp, names[i], O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644), tree = -1;
+		ssize_t len = (ssize_t)strlen(text[i]);
+		bool ok = fd >= 0 && write(fd, text[i], (size_t)len) == len;
+		snprintf(path, sizeof(path), "/etc/%s", names[i]);
+		if (fd >= 0)
+			close(fd);
+		if (!ok || (tree = mnt_clone(tmp, names[i], MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+					     false)) < 0) {
+			step_fail(r, "make %s", path);
+			goto out;
+		}
+		if (attach_volume(r, rootfd, tree, path) < 0) {
+			if (errno != EROFS)
+				goto out;
+			r->err[0] = 0;
+		}
+	}
+	ret = 0;
+out:
+	/* The helper mount goes (its files stay, bound): from inside it, as
+	 * no path of ours reaches it. */
+	if (attached && (fchdir(tmp) < 0 || umount2(".", MNT_DETACH) < 0 ||
+			 unlinkat(dev, ".mdk-etc", AT_REMOVEDIR) < 0) && ret == 0)
+		ret = step_fail(r, "remove /dev/.mdk-etc");
+	close(tmp);
+	free(text[0]);
+	free(text[1]);
+	return ret;
 }
 
 /* NAME (proc, sys or dev) of the root, opened once as a directory inside
@@ -440,7 +526,8 @@ int rootfs_enter(struct rootfs *r)
 	 * systemd hosts would also make pivot_root fail). */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return step_fail(r, "make / private (mount --make-rprivate /%s)",
-				 errno == EINVAL ? "; in a chroot, / must be a mount point" : "");
+				 errno == EINVAL ? "; in a chroot, / must be a mount point: "
+				 "before chroot DIR, mount --bind DIR DIR" : "");
 	/* pivot_root needs a mount point: a copy of the root's mount tree,
 	 * nodev before it is attached (device nodes in the root, a plain
 	 * directory, must not open the host's devices: only our /dev has
@@ -464,9 +551,21 @@ int rootfs_enter(struct rootfs *r)
 	/* /dev first: its null masks files of /proc and /sys. */
 	if ((dev = setup_dev(r, dirs[2])) < 0 || setup_proc(r, dirs[0], dev) < 0 || setup_sys(r, dirs[1], dev) < 0)
 		goto out;
+	if (r->etc_host && etc_files(r, rootfd, dev) < 0)
+		goto out;
 	for (size_t i = 0; i < r->nvolumes; i++)
-		if (bind_volume(r, rootfd, &r->volumes[i]) < 0)
+		if (mount_volume(r, rootfd, &r->volumes[i]) < 0)
 			goto out;
+	/* The root mount alone: the volumes, /dev, /proc keep their flags.
+	 * The working directory is made first, as it would be without. */
+	int wd = r->readonly && r->workdir ? mkpath_in_root(rootfd, r->workdir, false) : -1;
+	if (wd >= 0)
+		close(wd);
+	if (r->readonly && syscall(SYS_mount_setattr, rootfd, "", AT_EMPTY_PATH,
+				   &(struct mount_attr){ .attr_set = MOUNT_ATTR_RDONLY }, sizeof(struct mount_attr)) < 0) {
+		step_fail(r, "make the root read-only");
+		goto out;
+	}
 	/* The canonical sequence (crun, runc): pivot to "." and detach the old
 	 * root stacked beneath the new one, without a put_old directory. */
 	if (fchdir(rootfd) < 0) {

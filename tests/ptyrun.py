@@ -43,7 +43,10 @@ def main():
         if kind == "expect":
             deadline = time.time() + timeout
             while arg not in out:
-                if pump(min(deadline, time.time() + 0.1)) is None or time.time() > deadline:
+                alive = pump(min(deadline, time.time() + 0.1))
+                if arg in out:
+                    break   # (its last output, read with the end)
+                if alive is None or time.time() > deadline:
                     sys.stdout.buffer.write(out)
                     print("\nptyrun.py: timed out waiting for %r" % arg, file=sys.stderr)
                     os.kill(pid, signal.SIGKILL)
