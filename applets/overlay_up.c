@@ -41,7 +41,7 @@
 
 const char overlay_up_usage[] =
 	"usage: mdk-overlay-up [-R ROOT] -l LAYER [-l LAYER]... ID\n"
-	"       mdk-overlay-up [-R ROOT] [-c] [-i IMAGE] [-a ARCHIVE [-n NAME]] ID\n"
+	"       mdk-overlay-up [-R ROOT] [-c] [-i IMAGE] [-a ARCHIVE [-n NAME]] ID [-- OPTS]\n"
 	"Mount container ID's root at ROOT/rootfs/ID: an overlay of the image layers\n"
 	"(top first) and a new rw layer ROOT/layers/ID+rw/{fs,work}. Prints the mount\n"
 	"point. Undo with mdk-overlay-down ID.\n"
@@ -54,6 +54,8 @@ const char overlay_up_usage[] =
 	"  -n NAME     the layer name for -a (default: IMAGE, or the file name)\n"
 	"  -c          write a loaded image's run settings (mdk-image config) to\n"
 	"              ROOT/layers/ID+rw/config\n"
+	"  ID -- OPTS  check mdk-run's OPTS first (as mdk-run --check): a run that\n"
+	"              cannot start makes nothing (exit 125)\n"
 	"Exit codes: 0 mounted, 1 failed (nothing left behind), 2 usage error.\n";
 
 #define MAX_LAYERS MDK_IMAGE_LAYERS_MAX
@@ -92,6 +94,25 @@ static void resolve_layer_or_die(int layersfd, const char *root, const char *arg
 	    root, root, (int)strcspn(b, "@"), b);
 }
 
+/* mdk-run --check OPTS..., in this process: it exits (125) if one is bad. */
+static void check_run_options(int n, char **opts)
+{
+	char **v = calloc((size_t)n + 3, sizeof(*v));
+	int die_was = die_status, usage_was = usage_status;
+
+	if (!v)
+		die("out of memory");
+	v[0] = "mdk-run";
+	v[1] = "--check";
+	memcpy(v + 2, opts, (size_t)n * sizeof(*v));
+	optind = 0;	/* getopt starts afresh */
+	run_main(n + 2, v);
+	die_status = die_was;
+	usage_status = usage_was;
+	opterr = 0;
+	free(v);
+}
+
 int overlay_up_main(int argc, char **argv)
 {
 	const char *rootflag = NULL, *larg[MAX_LAYERS], *lower[MAX_LAYERS], *id, *image = NULL;
@@ -122,6 +143,15 @@ int overlay_up_main(int argc, char **argv)
 			break;
 		default: usage_die("unknown option '-%c'", optopt);
 		}
+	}
+	/* After ID, "--" and the options mdk-run will get: checked first, so a
+	 * run that cannot start makes nothing, not even its image's unpack
+	 * (m-docker's way: no exec of its own for the check). */
+	if (argc - optind > 1 && !strcmp(argv[optind + 1], "--")) {
+		int idx = optind;
+		check_run_options(argc - idx - 2, argv + idx + 2);
+		optind = idx;
+		argc = idx + 1;
 	}
 	if (argc - optind != 1)
 		usage_die("expected one ID, got %d arguments", argc - optind);

@@ -908,7 +908,8 @@ int run_main(int argc, char **argv)
 		usage_die("invalid --name or --id (want [a-z0-9][a-z0-9._-]*, at most %d)", MDK_NAME_MAX);
 	if (r.hostname && (strlen(r.hostname) > 64 || !*r.hostname || r.hostname[strcspn(r.hostname, " \t\n\r")]))
 		usage_die("invalid hostname '%s' (want 1 to 64 characters, no spaces)", r.hostname);
-	if (r.seccomp && !r.privileged)
+	/* A profile must compile; the default one does (--check skips it). */
+	if (r.seccomp && !r.privileged && (!check || r.profile))
 		compile_seccomp(&r);
 	if (check)
 		return 0;
