@@ -1,13 +1,15 @@
 /* mdk-image: list, tag, inspect and remove images: those mdk-load stored,
- * and (rm only) the archive images mdk-unpack unpacks.
+ * and (ls -a, archives, rm) the archive images mdk-unpack unpacks.
  *
- * usage: mdk-image [-R ROOT] ls | tag SRC DST | rm IMAGE... | inspect IMAGE
- *                  | config IMAGE | prune | import FILE|- [NAME]
+ * usage: mdk-image [-R ROOT] ls [-q] [--no-trunc] [--format F] [-a DIR]
+ *                  | archives [-q] [DIR] | tag SRC DST | rm IMAGE...
+ *                  | inspect IMAGE | config IMAGE | prune | import FILE|- [NAME]
  *
  * IMAGE is NAME[:TAG] (":latest" implied) or an image ID (sha256:HEX, or a
  * prefix of 12 or more hex digits). ls prints REPOSITORY, TAG, IMAGE ID,
  * CREATED and SIZE, one row per tag (<none> for an image without), then a
- * total in which a layer that images share counts once. rm untags; when an
+ * total in which a layer that images share counts once; --format takes
+ * docker's templates for images (m-docker images --format). rm untags; when an
  * image has no tag left it is deleted, then every layer no image and no
  * container uses: all under the store's exclusive lock, so never while a
  * load publishes or a container is being set up; rm refuses to delete an
@@ -33,25 +35,33 @@
 #include <archive_entry.h>
 #include <jansson.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mdk.h"
 
 const char image_usage[] =
-	"usage: mdk-image [-R ROOT] ls [-q] | archives [-q] [DIR] | tag SRC DST\n"
+	"usage: mdk-image [-R ROOT] ls [-q] [--no-trunc] [--format F] [-a DIR]\n"
+	"                 | archives [-q] [DIR] | tag SRC DST\n"
 	"                 | rm IMAGE... | inspect IMAGE | config IMAGE | prune\n"
 	"                 | import FILE|- [NAME]\n"
 	"Manage images. IMAGE: NAME[:TAG] or an image ID of a loaded image (mdk-load),\n"
 	"or, for rm, an archive image NAME (ROOT/images/NAME.tar, mdk-unpack).\n"
 	"  ls            REPOSITORY TAG IMAGE ID CREATED SIZE, then the total size\n"
-	"                (shared layers counted once); -q: the IMAGE IDs alone\n"
+	"                (shared layers counted once); -q: the IMAGE IDs alone;\n"
+	"                --no-trunc: whole IDs; -a DIR: the archive images too\n"
+	"                (below); --format F: a row per image as docker's template\n"
+	"                F says: {{.ID}} {{.Repository}} {{.Tag}} {{.Digest}}\n"
+	"                {{.CreatedAt}} {{.CreatedSince}} {{.Size}}, {{json .}};\n"
+	"                \"table F\" with a header and aligned columns; \"json\"\n"
 	"  archives      the archive images: ROOT/images/, then the built-in ones\n"
 	"                in DIR (NAME.tar, NAME.tar.gz): IMAGE SIZE UNPACKED; -q:\n"
-	"                the names alone\n"
+	"                the names alone (an archive's ID and REPOSITORY in ls)\n"
 	"  tag SRC DST   name image SRC also DST\n"
 	"  rm IMAGE...   untag; delete an image left without tags (refused while a\n"
 	"                container uses it) and the layers nothing else uses\n"
@@ -89,48 +99,53 @@ static void resolve(const char *spec, char id[65])
 		    spec);
 }
 
-struct ls_img {
-	char id[65], when[20], size[16];
-	bool tagged;
-};
-struct ls_row {
+/* --- ls: the loaded images, and (-a DIR) the archive images -------------------- */
+
+/* One row of a listing: a loaded image's tag (or <none>), or an archive. */
+struct img_row {
+	char *id;		/* hex; an archive: its name */
 	char *repo, *tag;
-	const struct ls_img *img;
+	int64_t created;	/* seconds since 1970; -1: not known */
+	uint64_t bytes;
+	bool archive, unpacked, builtin;
 };
-struct ls {
-	struct ls_img *imgs;
-	size_t nimgs;
-	struct ls_row *rows;
-	size_t nrows;
+struct rows {
+	struct img_row *v;
+	size_t n;
 };
 
-static void ls_add(struct ls *l, const char *ref, const struct ls_img *img)
+static struct img_row *row_add(struct rows *l)
 {
-	const char *colon = ref ? strrchr(ref, ':') : NULL;
-	struct ls_row *r;
-
-	if (!(l->nrows % 16) && !(l->rows = realloc(l->rows, (l->nrows + 16) * sizeof(*l->rows))))
+	if (!(l->n % 16) && !(l->v = realloc(l->v, (l->n + 16) * sizeof(*l->v))))
 		die("out of memory");
-	r = &l->rows[l->nrows++];
-	r->repo = colon ? xasprintf("%.*s", (int)(colon - ref), ref) : xasprintf("<none>");
-	r->tag = xasprintf("%s", colon ? colon + 1 : "<none>");
-	r->img = img;
+	return memset(&l->v[l->n++], 0, sizeof(*l->v));
 }
+
+struct loaded {
+	struct rows *rows;
+	struct img_row *imgs;	/* one per image, tag and repo unset */
+	bool *tagged;
+	size_t n;
+};
 
 static void ls_tag_fn(const char *ref, const char *id, void *arg)
 {
-	struct ls *l = arg;
+	struct loaded *ld = arg;
+	const char *colon = strrchr(ref, ':');
 
-	for (size_t i = 0; i < l->nimgs; i++)
-		if (!strcmp(l->imgs[i].id, id)) {
-			l->imgs[i].tagged = true;
-			ls_add(l, ref, &l->imgs[i]);
+	for (size_t i = 0; i < ld->n; i++)
+		if (!strcmp(ld->imgs[i].id, id)) {
+			struct img_row *r = row_add(ld->rows);
+			*r = ld->imgs[i];
+			r->repo = xasprintf("%.*s", (int)(colon ? colon - ref : (ptrdiff_t)strlen(ref)), ref);
+			r->tag = xasprintf("%s", colon ? colon + 1 : "<none>");
+			ld->tagged[i] = true;
 		}
 }
 
-static int ls_row_cmp(const void *a, const void *b)
+static int row_cmp(const void *a, const void *b)
 {
-	const struct ls_row *x = a, *y = b;
+	const struct img_row *x = a, *y = b;
 	int c = strcmp(x->repo, y->repo);
 	return c ? c : strcmp(x->tag, y->tag);
 }
@@ -140,17 +155,18 @@ static int hex_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* One row per tag (an image without one: <none>), sorted; then the total,
- * each layer counted once however many images share it. */
-static void cmd_ls(bool quiet)
+/* The loaded images into L: one row per tag (an image without one:
+ * <none>), sorted; returns the bytes of their layers, each layer counted
+ * once however many images share it, and in *NIMGS how many images. */
+static uint64_t loaded_rows(struct rows *l, size_t *nimgs)
 {
-	struct ls l = { 0 };
+	struct loaded ld = { .rows = l };
 	int fd = openat(rootfd, "image", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	static struct image im;
-	char (*chains)[65] = NULL, total[16];
-	size_t nchains = 0, w[3] = { 10, 3, 7 };
+	char (*chains)[65] = NULL;
+	size_t nchains = 0, first = l->n;
 	uint64_t bytes = 0;
 
 	if (!d && fd >= 0)
@@ -158,95 +174,55 @@ static void cmd_ls(bool quiet)
 	if (!d && errno != ENOENT)
 		die_errno("open '%s/image'", root);
 	while (d && (de = readdir(d))) {
-		struct ls_img *img;
 		const char *created;
-		uint64_t sz = 0;
+		struct img_row *img;
 		json_t *c;
+		long ns;
 
 		if (!valid_hex64(de->d_name) || image_read(rootfd, de->d_name, &im) < 0)
 			continue;
-		if (!(l.nimgs % 16) && !(l.imgs = realloc(l.imgs, (l.nimgs + 16) * sizeof(*l.imgs))))
+		if (!(ld.n % 16) && (!(ld.imgs = realloc(ld.imgs, (ld.n + 16) * sizeof(*ld.imgs))) ||
+				     !(ld.tagged = realloc(ld.tagged, ld.n + 16))))
 			die("out of memory");
-		img = memset(&l.imgs[l.nimgs++], 0, sizeof(*img));
-		memcpy(img->id, im.id, 65);
+		ld.tagged[ld.n] = false;
+		img = memset(&ld.imgs[ld.n++], 0, sizeof(*img));
+		img->id = xasprintf("%s", im.id);
+		img->created = -1;
 		c = load_config(im.id);
-		if ((created = json_string_value(json_object_get(c, "created"))))
-			snprintf(img->when, sizeof(img->when), "%.10s %.5s", created,
-				 strlen(created) > 11 ? created + 11 : "");
-		else
-			snprintf(img->when, sizeof(img->when), "-");
+		if ((created = json_string_value(json_object_get(c, "created"))) &&
+		    log_parse_time(created, strlen(created), &img->created, &ns) < 0)
+			img->created = -1;
 		json_decref(c);
 		if (!(chains = realloc(chains, (nchains + im.nlayers) * 65)))
 			die("out of memory");
 		for (size_t k = 0; k < im.nlayers; k++) {
-			sz += chain_size(rootfd, im.layers[k]);
+			img->bytes += chain_size(rootfd, im.layers[k]);
 			memcpy(chains[nchains++], im.layers[k], 65);
 		}
-		human_size(sz, img->size, sizeof(img->size));
 	}
 	if (d)
 		closedir(d);
-	if (tags_each(rootfd, ls_tag_fn, &l) < 0)
+	if (tags_each(rootfd, ls_tag_fn, &ld) < 0)
 		die_errno("read '%s/tags'", root);
-	for (size_t i = 0; i < l.nimgs; i++)
-		if (!l.imgs[i].tagged)
-			ls_add(&l, NULL, &l.imgs[i]);
+	for (size_t i = 0; i < ld.n; i++)
+		if (!ld.tagged[i]) {
+			struct img_row *r = row_add(l);
+			*r = ld.imgs[i];
+			r->repo = xasprintf("<none>");
+			r->tag = xasprintf("<none>");
+		}
 	if (nchains)
 		qsort(chains, nchains, 65, hex_cmp);
 	for (size_t k = 0; k < nchains; k++)
 		if (!k || strcmp(chains[k], chains[k - 1]))
 			bytes += chain_size(rootfd, chains[k]);
-	human_size(bytes, total, sizeof(total));
-	if (l.nrows)
-		qsort(l.rows, l.nrows, sizeof(*l.rows), ls_row_cmp);
-	for (size_t r = 0; r < l.nrows; r++) {
-		if (strlen(l.rows[r].repo) > w[0])
-			w[0] = strlen(l.rows[r].repo);
-		if (strlen(l.rows[r].tag) > w[1])
-			w[1] = strlen(l.rows[r].tag);
-		if (strlen(l.rows[r].img->when) > w[2])
-			w[2] = strlen(l.rows[r].img->when);
-	}
-	if (quiet) {
-		for (size_t r = 0; r < l.nrows; r++)
-			printf("%.12s\n", l.rows[r].img->id);
-		if (fflush(stdout) != 0)
-			die_errno("write");
-		return;
-	}
-	printf("%-*s   %-*s   %-12s   %-*s   %s\n", (int)w[0], "REPOSITORY", (int)w[1], "TAG",
-	       "IMAGE ID", (int)w[2], "CREATED", "SIZE");
-	for (size_t r = 0; r < l.nrows; r++) {
-		const struct ls_img *img = l.rows[r].img;
-		printf("%-*s   %-*s   %-12.12s   %-*s   %s\n", (int)w[0], l.rows[r].repo, (int)w[1],
-		       l.rows[r].tag, img->id, (int)w[2], img->when, img->size);
-	}
-	printf("total: %zu image%s, %s (shared layers counted once)\n", l.nimgs,
-	       l.nimgs == 1 ? "" : "s", total);
-	if (fflush(stdout) != 0)
-		die_errno("write");
-}
-
-/* One archive image's row: DIRFD/FILE, "(built-in)" when WHERE says so. */
-static void archive_row(int dirfd, const char *file, const char *where, bool quiet)
-{
-	char *name = archive_name(file), cur[128], ver[128], size[16];
-	struct stat st;
-	int layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (fstatat(dirfd, file, &st, 0) == 0 && S_ISREG(st.st_mode)) {
-		layer_version(name, &st, ver, sizeof(ver));
-		bool unpacked = layersfd >= 0 && layer_current(layersfd, name, cur, sizeof(cur)) == 0 &&
-				!strcmp(cur, ver);
-		human_size((uint64_t)st.st_size, size, sizeof(size));
-		if (quiet)
-			printf("%s\n", name);
-		else
-			printf("%-24s %10s   %s%s\n", name, size, unpacked ? "yes" : "no", where);
-	}
-	if (layersfd >= 0)
-		close(layersfd);
-	free(name);
+	if (l->n > first)
+		qsort(l->v + first, l->n - first, sizeof(*l->v), row_cmp);
+	free(chains);
+	free(ld.imgs);	/* the ids live on in the rows */
+	free(ld.tagged);
+	*nimgs = ld.n;
+	return bytes;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -254,34 +230,49 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The archives of DIRFD ("images/" of the root, or a built-in DIR; only
- * .tar and .tar.gz there), sorted. */
-static void archive_rows(int dirfd, bool builtin, bool quiet)
+/* The archives of DIRFD (ROOT/images/, or a built-in DIR: only .tar and
+ * .tar.gz there) into L, sorted; LAYERSFD tells which are unpacked. */
+static void archive_rows(struct rows *l, int dirfd, int layersfd, bool builtin)
 {
 	DIR *d = dirfd < 0 ? NULL : fdopendir(dirfd);
 	struct dirent *de;
 	char **v = NULL;
+	size_t n = 0;
 
 	if (!d && dirfd >= 0)
 		close(dirfd);
-	size_t n = 0;
-
 	while (d && (de = readdir(d))) {
 		char *name = archive_name(de->d_name);
-		bool ok = de->d_name[0] != '.' && strcmp(name, de->d_name) && valid_name(name) &&
-			  (!builtin || !strcmp(de->d_name + strlen(name), ".tar") ||
-			   !strcmp(de->d_name + strlen(name), ".tar.gz"));
-		free(name);
-		if (!ok)
+		const char *ext = de->d_name + strlen(name);
+		if (de->d_name[0] == '.' || !*ext || !valid_name(name) ||
+		    (builtin && strcmp(ext, ".tar") && strcmp(ext, ".tar.gz"))) {
+			free(name);
 			continue;
+		}
 		if (!(n % 16) && !(v = realloc(v, (n + 16) * sizeof(*v))))
 			die("out of memory");
 		v[n++] = xasprintf("%s", de->d_name);
+		free(name);
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), name_cmp);
 	for (size_t i = 0; i < n; i++) {
-		archive_row(dirfd, v[i], builtin ? " (built-in)" : "", quiet);
+		char cur[128], ver[128];
+		struct stat st;
+		if (fstatat(dirfd, v[i], &st, 0) == 0 && S_ISREG(st.st_mode)) {
+			struct img_row *r = row_add(l);
+			r->id = archive_name(v[i]);
+			r->repo = xasprintf("%s", r->id);
+			r->tag = xasprintf("<none>");
+			r->created = st.st_mtime;
+			r->bytes = (uint64_t)st.st_size;
+			r->archive = true;
+			r->builtin = builtin;
+			layer_version(r->id, &st, ver, sizeof(ver));
+			r->unpacked = layersfd >= 0 &&
+				      layer_current(layersfd, r->id, cur, sizeof(cur)) == 0 &&
+				      !strcmp(cur, ver);
+		}
 		free(v[i]);
 	}
 	free(v);
@@ -289,19 +280,304 @@ static void archive_rows(int dirfd, bool builtin, bool quiet)
 		closedir(d);
 }
 
-static void cmd_archives(int argc, char **argv)
-{
-	bool quiet = argc && !strcmp(argv[0], "-q");
+/* --- --format, as docker images reads it ---------------------------------------- */
+/* {{.Field}}, {{json .}} (the row as an object), {{json .Field}}; "table"
+ * first: a header, and columns aligned as docker's tabwriter does (each
+ * cell padded to its column's widest plus 3, at least 10); "json" alone is
+ * {{json .}}; the two characters \t and \n as a tab and a newline. */
+enum { F_ID, F_REPO, F_TAG, F_DIGEST, F_CREATED_AT, F_CREATED_SINCE, F_SIZE, NFIELD };
+static const char *const field_name[NFIELD] = { "ID", "Repository", "Tag", "Digest",
+						"CreatedAt", "CreatedSince", "Size" };
+static const char *const field_head[NFIELD] = { "IMAGE ID", "REPOSITORY", "TAG", "DIGEST",
+						"CREATED AT", "CREATED", "SIZE" };
 
-	if (quiet)
-		argc--, argv++;
-	if (argc > 1)
-		usage_die("archives: want [-q] [DIR]");
-	if (!quiet)
-		printf("%-24s %10s   %s\n", "IMAGE", "SIZE", "UNPACKED");
-	archive_rows(openat(rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC), false, quiet);
-	if (argc)
-		archive_rows(open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC), true, quiet);
+struct fmt {
+	bool trunc;	/* IDs of 12 digits (not --no-trunc) */
+	time_t now;
+};
+
+/* Field F of row R (NULL: the header's word for it), allocated. */
+static char *field(const struct fmt *f, const struct img_row *r, int k)
+{
+	char b[64];
+	struct tm tm;
+	time_t t;
+
+	if (!r)
+		return xasprintf("%s", field_head[k]);
+	switch (k) {
+	case F_ID:
+		return r->archive ? xasprintf("%s", r->id) :
+		       f->trunc ? xasprintf("%.12s", r->id) : xasprintf("sha256:%s", r->id);
+	case F_REPO: return xasprintf("%s", r->repo);
+	case F_TAG: return xasprintf("%s", r->tag);
+	case F_DIGEST: return xasprintf("<none>");
+	case F_CREATED_AT:
+		if (r->created < 0)
+			return xasprintf("N/A");
+		t = (time_t)r->created;
+		gmtime_r(&t, &tm);
+		strftime(b, sizeof(b), "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+		return xasprintf("%s", b);
+	case F_CREATED_SINCE:
+		if (r->created < 0)
+			return xasprintf("N/A");
+		human_duration(f->now - (time_t)r->created, b, sizeof(b));
+		return xasprintf("%s ago", b);
+	default:
+		human_size(r->bytes, b, sizeof(b));
+		return xasprintf("%s", b);
+	}
+}
+
+/* The JSON of a row's fields (K < 0: all, as an object). */
+static void put_json(FILE *out, const struct fmt *f, const struct img_row *r, int k)
+{
+	json_t *j = k >= 0 ? NULL : json_object();
+	char *s;
+
+	for (int i = 0; i < NFIELD; i++) {
+		if (k >= 0 && i != k)
+			continue;
+		s = field(f, r, i);
+		if (j)
+			json_object_set_new(j, field_name[i], json_string(s));
+		else
+			j = json_string(s);
+		free(s);
+	}
+	s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	fputs(s ? s : "", out);
+	free(s);
+	json_decref(j);
+}
+
+/* TEMPLATE expanded for row R (NULL: the header) onto OUT; a template we do
+ * not understand is a usage error, found at the header (expanded first). */
+static void expand(FILE *out, const char *t, const struct fmt *f, const struct img_row *r)
+{
+	while (*t) {
+		const char *end;
+		if (t[0] == '\\' && (t[1] == 't' || t[1] == 'n')) {
+			fputc(t[1] == 't' ? '\t' : '\n', out);
+			t += 2;
+			continue;
+		}
+		if (strncmp(t, "{{", 2) || !(end = strstr(t + 2, "}}"))) {
+			fputc(*t++, out);
+			continue;
+		}
+		const char *a = t + 2, *b = end;
+		while (a < b && *a == ' ')
+			a++;
+		while (b > a && b[-1] == ' ')
+			b--;
+		bool json = b - a >= 5 && !strncmp(a, "json ", 5);
+		if (json)
+			for (a += 5; a < b && *a == ' '; a++)
+				;
+		int k = -1;
+		for (int i = 0; i < NFIELD && !(json && b - a == 1 && *a == '.'); i++)
+			if (b - a == (ptrdiff_t)strlen(field_name[i]) + 1 && *a == '.' &&
+			    !strncmp(a + 1, field_name[i], strlen(field_name[i])))
+				k = i;
+		if (k < 0 && !(json && b - a == 1 && *a == '.'))
+			usage_die("--format: '%.*s' is not a field we know (.ID, .Repository, .Tag, "
+				  ".Digest, .CreatedAt, .CreatedSince, .Size; json .)",
+				  (int)(end + 2 - t), t);
+		if (json && r)
+			put_json(out, f, r, k);
+		else if (json)
+			fputs(k < 0 ? "JSON" : field_head[k], out);
+		else {
+			char *s = field(f, r, k);
+			fputs(s, out);
+			free(s);
+		}
+		t = end + 2;
+	}
+}
+
+/* Lines split at tabs into cells, each but the last of its line padded as
+ * docker's tabwriter pads them (minwidth 10, padding 3). */
+static void tabwrite(const char *text)
+{
+	size_t w[32] = { 0 };
+
+	for (int pass = 0; pass < 2; pass++)
+		for (const char *l = text; *l;) {
+			const char *nl = strchrnul(l, '\n'), *tab;
+			for (size_t c = 0; (tab = memchr(l, '\t', (size_t)(nl - l))); l = tab + 1, c++) {
+				size_t len = (size_t)(tab - l), want = len + 3 < 10 ? 10 : len + 3;
+				if (!pass && c < 32 && want > w[c])
+					w[c] = want;
+				if (pass)
+					printf("%-*.*s", (int)(c < 32 ? w[c] : want), (int)len, l);
+			}
+			if (pass)
+				printf("%.*s\n", (int)(nl - l), l);
+			l = *nl ? nl + 1 : nl;
+		}
+}
+
+static void print_format(const char *t, const struct rows *l, bool trunc)
+{
+	struct fmt f = { .trunc = trunc, .now = time(NULL) };
+	bool table = !strncmp(t, "table", 5) && (!t[5] || t[5] == ' ');
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	if (!out)
+		die_errno("open_memstream");
+	if (table)
+		t += 5 + (t[5] == ' ');
+	if (!strcmp(t, "json"))
+		t = "{{json .}}";
+	else if (table && !*t)
+		t = "{{.Repository}}\\t{{.Tag}}\\t{{.ID}}\\t{{.CreatedSince}}\\t{{.Size}}";
+	/* The header first: it checks the template before any row is out. */
+	expand(out, t, &f, NULL);
+	fputc('\n', out);
+	fflush(out);
+	size_t head = table ? 0 : len;
+	for (size_t i = 0; i < l->n; i++) {
+		expand(out, t, &f, &l->v[i]);
+		fputc('\n', out);
+	}
+	if (fclose(out) != 0)
+		die_errno("write");
+	if (table)
+		tabwrite(text);
+	else
+		fwrite(text + head, 1, len - head, stdout);
+	free(text);
+}
+
+/* The default tables: the loaded images (REPOSITORY TAG IMAGE ID CREATED
+ * SIZE, then the total), the archive images (IMAGE SIZE UNPACKED). */
+static void print_loaded(const struct rows *l, size_t nimgs, uint64_t bytes)
+{
+	size_t w[3] = { 10, 3, 7 };
+	char (*when)[20] = calloc(l->n + 1, sizeof(*when)), size[16];
+
+	if (!when)
+		die("out of memory");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct img_row *r = &l->v[i];
+		time_t t = (time_t)r->created;
+		struct tm tm;
+		if (r->created < 0 || !gmtime_r(&t, &tm) || !strftime(when[i], 20, "%Y-%m-%d %H:%M", &tm))
+			snprintf(when[i], 20, "-");
+		if (strlen(r->repo) > w[0])
+			w[0] = strlen(r->repo);
+		if (strlen(r->tag) > w[1])
+			w[1] = strlen(r->tag);
+		if (strlen(when[i]) > w[2])
+			w[2] = strlen(when[i]);
+	}
+	printf("%-*s   %-*s   %-12s   %-*s   %s\n", (int)w[0], "REPOSITORY", (int)w[1], "TAG",
+	       "IMAGE ID", (int)w[2], "CREATED", "SIZE");
+	for (size_t i = 0; i < l->n; i++) {
+		human_size(l->v[i].bytes, size, sizeof(size));
+		printf("%-*s   %-*s   %-12.12s   %-*s   %s\n", (int)w[0], l->v[i].repo, (int)w[1],
+		       l->v[i].tag, l->v[i].id, (int)w[2], when[i], size);
+	}
+	human_size(bytes, size, sizeof(size));
+	printf("total: %zu image%s, %s (shared layers counted once)\n", nimgs, nimgs == 1 ? "" : "s",
+	       size);
+	free(when);
+}
+
+static void print_archives(const struct rows *l, size_t from)
+{
+	char size[16];
+
+	printf("%-24s %10s   %s\n", "IMAGE", "SIZE", "UNPACKED");
+	for (size_t i = from; i < l->n; i++) {
+		human_size(l->v[i].bytes, size, sizeof(size));
+		printf("%-24s %10s   %s%s\n", l->v[i].id, size, l->v[i].unpacked ? "yes" : "no",
+		       l->v[i].builtin ? " (built-in)" : "");
+	}
+}
+
+static void rows_free(struct rows *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].id);
+		free(l->v[i].repo);
+		free(l->v[i].tag);
+	}
+	free(l->v);
+}
+
+/* ls [-q] [--no-trunc] [--format F] [-a DIR]: the loaded images; with -a
+ * the archive images after them (ROOT/images/, then the built-in ones in
+ * DIR, "" for none); archives [-q] [DIR]: those alone. */
+static void cmd_ls(int argc, char **argv, bool archives_only)
+{
+	static const struct option lo[] = {
+		{ "quiet", no_argument, NULL, 'q' }, { "no-trunc", no_argument, NULL, 'T' },
+		{ "format", required_argument, NULL, 'f' }, { "archives", required_argument, NULL, 'a' },
+		{ 0 }
+	};
+	const char *format = NULL, *dir = NULL;
+	bool quiet = false, trunc = true, with_loaded = !archives_only;
+	struct rows l = { 0 };
+	size_t nimgs = 0, from;
+	uint64_t bytes = 0;
+	int c;
+
+	optind = 0;
+	opterr = 0;
+	argc++, argv--;	/* getopt starts at argv[1] */
+	while ((c = archives_only ? getopt(argc, argv, "+q") :
+				    getopt_long(argc, argv, "+qa:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'q': quiet = true; break;
+		case 'T': trunc = false; break;
+		case 'f': format = optarg; break;
+		case 'a': dir = optarg; break;
+		default: usage_die("%s: unknown option '%s'", archives_only ? "archives" : "ls",
+				   argv[optind - 1]);
+		}
+	}
+	if (archives_only ? argc - optind > 1 : argc != optind)
+		usage_die(archives_only ? "archives: want [-q] [DIR]" :
+			  "ls: want [-q] [--no-trunc] [--format F] [-a DIR]");
+	if (archives_only)
+		dir = optind < argc ? argv[optind] : "";
+	/* With the archives, the loaded table only once there is a store. */
+	if (dir && !archives_only && !quiet && !format && faccessat(rootfd, "image", F_OK, 0) < 0)
+		with_loaded = false;
+	if (with_loaded)
+		bytes = loaded_rows(&l, &nimgs);
+	from = l.n;
+	if (dir) {
+		int layersfd = openat(rootfd, "layers", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		archive_rows(&l, openat(rootfd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
+			     layersfd, false);
+		if (*dir)
+			archive_rows(&l, open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), layersfd, true);
+		if (layersfd >= 0)
+			close(layersfd);
+	}
+	if (format)
+		print_format(format, &l, trunc);
+	else if (quiet)
+		for (size_t i = 0; i < l.n; i++)
+			printf(l.v[i].archive ? "%s\n" : trunc ? "%.12s\n" : "sha256:%s\n", l.v[i].id);
+	else {
+		if (with_loaded) {
+			struct rows loaded = { l.v, from };
+			print_loaded(&loaded, nimgs, bytes);
+		}
+		if (with_loaded && dir)
+			putchar('\n');
+		if (dir)
+			print_archives(&l, from);
+	}
+	rows_free(&l);
 	if (fflush(stdout) != 0)
 		die_errno("write");
 }
@@ -589,14 +865,8 @@ int image_main(int argc, char **argv)
 	if ((rootfd = store_open(store_root(rootflag), &root)) < 0)
 		die_errno("data root '%s'", store_root(rootflag));
 
-	if (!strcmp(cmd, "ls")) {
-		if (argc > 1 || (argc && strcmp(argv[0], "-q")))
-			usage_die("ls: want [-q]");
-		cmd_ls(argc == 1);
-		return 0;
-	}
-	if (!strcmp(cmd, "archives")) {
-		cmd_archives(argc, argv);
+	if (!strcmp(cmd, "ls") || !strcmp(cmd, "archives")) {
+		cmd_ls(argc, argv, !strcmp(cmd, "archives"));
 		return 0;
 	}
 	if (!strcmp(cmd, "tag")) {

@@ -11,8 +11,9 @@
  * lead out. --layer: DIR is an overlay layer (a container's upperdir), written
  * as an image layer (whiteouts as .wh.NAME, opaque directories with
  * .wh..wh..opq), and its DiffID printed. FILE ending in .gz or .tgz is
- * gzip-compressed, another compressed name refused; "-" writes to stdout. FILE appears whole or not at all (an
- * unnamed file until complete: not even a kill -9 leaves a part).
+ * gzip-compressed, another compressed name refused; "-" writes to stdout.
+ * FILE appears whole or not at all (an unnamed file until complete: not
+ * even a kill -9 leaves a part).
  *
  * Exit codes: 0 written, 1 failed (nothing left behind), 2 usage error. */
 #include <errno.h>

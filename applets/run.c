@@ -987,13 +987,21 @@ int run_main(int argc, char **argv)
 	/* The one way out from here: run_container ends every process it
 	 * started, whatever failed; then the cgroup goes. */
 	int status = run_container(&r, &cg, sv, sfd, nsflags);
-	/* docker's OOMKilled, said: a bare 137 explains nothing. */
+	/* docker's OOMKilled, said: a bare 137 explains nothing. Into the log
+	 * too, where a -d container's owner looks (our stderr is gone). */
 	if (cgroup_oom_kills(id) > 0) {
-		char lim[80] = "no memory limit of its own";
+		char msg[160], lim[80] = "no memory limit of its own";
 		if (r.memory)
 			snprintf(lim, sizeof(lim), "limit %s", r.memory);
-		warn("%s: out of memory (%s)", status == 128 + SIGKILL ? "container was killed" :
-			"a process of the container was killed", lim);
+		snprintf(msg, sizeof(msg), "%s: out of memory (%s)", status == 128 + SIGKILL ?
+			 "container was killed" : "a process of the container was killed", lim);
+		warn("%s", msg);
+		if (r.logf) {
+			char *line = xasprintf("%s: %s\n", applet_name, msg);
+			if (log_write(r.logf, 1, line, strlen(line)) < 0)
+				warn_errno("log '%s'", r.log);
+			free(line);
+		}
 	}
 	if (cgroup_destroy(id) < 0)
 		warn_errno("remove cgroup %s/%s (mdk-cgroup prune retries)", cgroup_parent(), id);

@@ -599,11 +599,12 @@ int cgroup_destroy_at(const char *path)
 {
 	int err = 0;
 	char *d;
+	enum cg_mode mode = cgroup_mode();
 
-	cgroup_thaw_all_at(path);
-	switch (cgroup_mode()) {
-	case CG_NONE:
+	if (mode == CG_NONE)
 		return 0;
+	cgroup_thaw_all_at(path);
+	switch (mode) {
 	case CG_V2:
 		d = xasprintf(CG "/%s", path);
 		if (destroy_dir(d) < 0)

@@ -54,6 +54,7 @@ const char *applet_name = "mdk";
 /* The command whose --help usage_die names (applet_name unless $MDK_HELP). */
 static const char *help_name;
 int die_status = 1;
+int usage_status = 2;
 
 /* A front end (m-docker) speaks for its applets: MDK_PROG names it in
  * every message, MDK_HELP the command whose --help a usage error names. */
@@ -66,7 +67,6 @@ void err_front_end(void)
 	if (h && *h)
 		help_name = h;
 }
-int usage_status = 2;
 
 static void vmsg(const char *level, int err, const char *fmt, va_list ap)
 {

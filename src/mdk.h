@@ -39,6 +39,7 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int parse_size(const char *s, uint64_t *out);	/* 100, 100k, 64m, 1g, 2t (1024) */
 bool valid_name(const char *s);			/* [a-z0-9][a-z0-9._-]*, <= 64 */
 void human_size(uint64_t n, char *out, size_t len);	/* 4.26MB (docker's way) */
+void human_duration(time_t secs, char *out, size_t n);	/* 3 minutes (docker's way) */
 int parse_signal(const char *s);		/* 15, TERM, SIGTERM, RTMIN+3 */
 
 /* --- path.c ------------------------------------------------------------------ */

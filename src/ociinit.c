@@ -283,7 +283,7 @@ static void do_mount(int sock, int rootfd, const struct mnt *m, const char *cgpa
 		int fd = (int)syscall(SYS_openat2, rootfd, m->dst, &how, sizeof(how));
 		if (fd < 0 || fstat(fd, &again) < 0 || again.st_dev != st.st_dev || again.st_ino != st.st_ino)
 			FAIL("mount %s on '%s': refusing a destination reached through a symlink",
-		     m->bind ? m->src : m->type, m->dst);
+			     m->bind ? m->src : m->type, m->dst);
 		close(fd);
 	}
 	if (mnt_attach(tree, target, "") < 0)

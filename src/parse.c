@@ -97,6 +97,35 @@ void human_size(uint64_t n, char *out, size_t len)
 	snprintf(out, len, "%.3g%s", v, unit[u]);
 }
 
+/* 3 minutes, About an hour, 2 weeks: docker's words for a duration. */
+void human_duration(time_t secs, char *out, size_t n)
+{
+	long s = (long)(secs < 0 ? 0 : secs);
+
+	if (s < 1)
+		snprintf(out, n, "Less than a second");
+	else if (s == 1)
+		snprintf(out, n, "1 second");
+	else if (s < 60)
+		snprintf(out, n, "%ld seconds", s);
+	else if (s < 120)
+		snprintf(out, n, "About a minute");
+	else if (s < 3600)
+		snprintf(out, n, "%ld minutes", s / 60);
+	else if (s < 7200)
+		snprintf(out, n, "About an hour");
+	else if (s < 48 * 3600)
+		snprintf(out, n, "%ld hours", s / 3600);
+	else if (s < 14 * 86400)
+		snprintf(out, n, "%ld days", s / 86400);
+	else if (s < 60 * 86400)
+		snprintf(out, n, "%ld weeks", s / (7 * 86400));
+	else if (s < 2 * 365 * 86400)
+		snprintf(out, n, "%ld months", s / (30 * 86400));
+	else
+		snprintf(out, n, "%ld years", s / (365 * 86400));
+}
+
 /* A signal as kill(1) and docker take it: a number, or a name with or
  * without SIG (TERM, SIGTERM, RTMIN+3); -1 with EINVAL for anything else. */
 int parse_signal(const char *s)
