@@ -5,6 +5,10 @@
 #   ./build.sh          build everything (deps are built once and cached in build/deps)
 #   ./build.sh test     build, then run tests/run.sh
 #   ./build.sh bench    build, then run bench/run.sh
+#   ./build.sh mutants [NAME...]  build, then the mutation check
+#                       (tests/mutants.sh): each mutant of tests/mutants.list
+#                       built in a scratch copy, the tests that must catch it
+#                       run; slow, not part of the test run
 #   ./build.sh asan [SUITE...]  build/asan/mdk with AddressSanitizer and
 #                       UndefinedBehaviorSanitizer (clang, Debian's dynamic
 #                       libarchive), then run the tests against it
@@ -468,14 +472,15 @@ build_image() {
 
 cmd=${1:-all}
 case $cmd in
-all | test | bench)
-	need_pkgs "$cmd"
+all | test | bench | mutants)
+	need_pkgs "$([ "$cmd" = mutants ] && echo test || echo "$cmd")"
 	build_deps
 	build_mdk
 	build_image
 	case $cmd in
 	test) shift; exec sh "$top/tests/run.sh" "$@" ;;
 	bench) shift; exec sh "$top/bench/run.sh" "$@" ;;
+	mutants) shift; exec sh "$top/tests/mutants.sh" "$@" ;;
 	esac
 	;;
 asan)

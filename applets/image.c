@@ -137,6 +137,7 @@ static void ls_tag_fn(const char *ref, const char *id, void *arg)
 		if (!strcmp(ld->imgs[i].id, id)) {
 			struct img_row *r = row_add(ld->rows);
 			*r = ld->imgs[i];
+			r->id = xasprintf("%s", r->id);
 			r->repo = xasprintf("%.*s", (int)(colon ? colon - ref : (ptrdiff_t)strlen(ref)), ref);
 			r->tag = xasprintf("%s", colon ? colon + 1 : "<none>");
 			ld->tagged[i] = true;
@@ -208,6 +209,7 @@ static uint64_t loaded_rows(struct rows *l, size_t *nimgs)
 		if (!ld.tagged[i]) {
 			struct img_row *r = row_add(l);
 			*r = ld.imgs[i];
+			r->id = xasprintf("%s", r->id);
 			r->repo = xasprintf("<none>");
 			r->tag = xasprintf("<none>");
 		}
@@ -219,7 +221,9 @@ static uint64_t loaded_rows(struct rows *l, size_t *nimgs)
 	if (l->n > first)
 		qsort(l->v + first, l->n - first, sizeof(*l->v), row_cmp);
 	free(chains);
-	free(ld.imgs);	/* the ids live on in the rows */
+	for (size_t i = 0; i < ld.n; i++)
+		free(ld.imgs[i].id);
+	free(ld.imgs);
 	free(ld.tagged);
 	*nimgs = ld.n;
 	return bytes;
