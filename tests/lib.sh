@@ -208,6 +208,51 @@ make_rootfs() {
 	chmod 700 "$_r/root"
 }
 
+# This machine's Debian mirror for release $1: the URI of the deb entry its
+# apt configuration has for it (README says to find it so).
+apt_mirror() {
+	# shellcheck disable=SC2016 # apt's $(FIELD)s
+	apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null | sort -u |
+		awk -v r="$1" '$2 == r { print $1; exit }'
+}
+
+# readme_debootstrap DIR: DIR (not there yet) filled with README.md's
+# debootstrap tree -- its one "sudo debootstrap ... /tmp/deb MIRROR" line,
+# with DIR for /tmp/deb and this machine's mirror -- made once per build
+# directory and cached as build/cache/readme-deb.tar, as the qemu kernel is
+# (readme.test and dockerfile.test share it). Returns 0; 2 when it cannot be
+# made here (why in $DEB_SKIP); 1 when it failed (why in $DEB_FAIL).
+# shellcheck disable=SC2034 # DEB_SKIP, DEB_FAIL: for the caller
+readme_debootstrap() {
+	DEB_SKIP='' DEB_FAIL=''
+	_cache=$TOP/build/cache/readme-deb.tar
+	if [ -f "$_cache" ]; then
+		mkdir "$1" && "$(tool tar)" -C "$1" -xpf "$_cache" && return 0
+		DEB_FAIL="extract $_cache into $1 failed"
+		return 1
+	fi
+	command -v debootstrap >/dev/null 2>&1 || { DEB_SKIP="no debootstrap (apt-get install debootstrap)"; return 2; }
+	_line=$(sed -n '/^    sudo debootstrap /{s/^    sudo //; s/ *#.*//; s/ *$//; p;}' "$TOP/README.md")
+	case $_line in
+	*"
+"*) _line= ;;
+	*" /tmp/deb MIRROR") ;;
+	*) _line= ;;
+	esac
+	[ -n "$_line" ] || { DEB_FAIL="README.md has not one 'sudo debootstrap ... /tmp/deb MIRROR' line"; return 1; }
+	_m=$(apt_mirror bookworm)
+	[ -n "$_m" ] || { DEB_SKIP="no bookworm mirror in apt's configuration"; return 2; }
+	_line=${_line% /tmp/deb MIRROR}
+	eval "$_line \"\$1\" \"\$_m\"" >"$1.debootstrap.log" 2>&1 ||
+		{ DEB_FAIL="$_line $1 $_m: $(tail -n 5 "$1.debootstrap.log")"; return 1; }
+	mkdir -p "${_cache%/*}"
+	if ! "$(tool tar)" --numeric-owner -C "$1" -cpf "$_cache.$$" . || ! mv "$_cache.$$" "$_cache"; then
+		DEB_FAIL="cache $1 as $_cache failed"
+		rm -f "$_cache.$$"
+		return 1
+	fi
+}
+
 # make_image DIR TARFILE [tar compression flag]: "docker export" form.
 make_image() {
 	tar --numeric-owner -C "$1" -cp $3 -f "$2" .
