@@ -68,7 +68,8 @@ run_catch() {
 	_f=$(grep -c '^#RESULT fail ' "$log")
 	_p=$(grep -c '^#RESULT pass ' "$log")
 	_s=$(grep -c '^#RESULT skip ' "$log")
-	caught_by="$_suite ($_p passed, $_f failed, $_s skipped)"
+	caught_by="$_suite ($_p passed, $_f failed, $_s skipped$(sed -n 's/^#RESULT fail / /p' "$log" |
+		head -n 3 | tr -d '\n'))"
 	# A named test that did not run (renamed?) must not pass as caught.
 	for _t in $_tests; do
 		grep -q "^#RESULT [a-z]* $_t\$" "$log" || {
