@@ -166,12 +166,13 @@ mdk_teardown() {
 	else
 		fail "teardown: $T still has mounts; left in place"
 	fi
-	if [ -n "$_skipped" ]; then
-		echo "#RESULT skip $_shunit_test_"
-	elif [ "${__shunit_testSuccess:-0}" -eq 0 ]; then
-		echo "#RESULT pass $_shunit_test_"
-	else
+	# A failure before a skip stays a failure.
+	if [ "${__shunit_testSuccess:-0}" -ne 0 ]; then
 		echo "#RESULT fail $_shunit_test_"
+	elif [ -n "$_skipped" ]; then
+		echo "#RESULT skip $_shunit_test_"
+	else
+		echo "#RESULT pass $_shunit_test_"
 	fi
 	T=
 }
