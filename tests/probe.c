@@ -36,7 +36,8 @@
  *                            personality-query|rie, mkdir, getpid, getppid,
  *                            x32-getpid|keyctl|unshare-user|clone-newns,
  *                            i386-getpid|keyctl|vsock|socketcall-vsock|
- *                            unshare-none|unshare-user|clone-newns);
+ *                            unshare-none|unshare-user|clone-newns|inet|
+ *                            bind|socketcall-bind (of fd -1)|semget);
  *                            "ok" or the errno text
  *   probe ttyattack TEXT     what a hostile container does to a terminal it
  *                            gets hold of, on fds 0, 1, 2 and /dev/tty: push
@@ -427,7 +428,7 @@ static int sys(const char *name)
 		/* The 32-bit entry (int 0x80), as a 32-bit program makes it,
 		 * with i386's numbers. socketcall's arguments are in memory
 		 * below 4 GiB (a static binary's data). */
-		static unsigned sockargs[3] = { 40, 1, 0 };
+		static unsigned sockargs[3] = { 40, 1, 0 }, bindargs[3] = { -1u, 0, 0 };
 		long nr = 20, b = 0, c = -3, d = 0;
 		if (!strcmp(name + 5, "keyctl"))
 			nr = 288;
@@ -441,6 +442,14 @@ static int sys(const char *name)
 			nr = 310, b = 0x10000000;
 		else if (!strcmp(name + 5, "clone-newns"))	/* a fork on our stack */
 			nr = 120, b = 0x00020000 | 17, c = 0;
+		else if (!strcmp(name + 5, "inet"))	/* socket(2): since Linux 4.3 */
+			nr = 359, b = 2, c = 1;
+		else if (!strcmp(name + 5, "bind"))
+			nr = 361, b = -1, c = 0;
+		else if (!strcmp(name + 5, "socketcall-bind"))
+			nr = 102, b = 2, c = (long)(unsigned long)bindargs;
+		else if (!strcmp(name + 5, "semget"))	/* semget(2): since Linux 5.1 */
+			nr = 393, b = 0, c = 1, d = 0600;
 		/* int 0x80 from 64-bit code zeroes r8-r11 on the way back. */
 		__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(b), "c"(c), "d"(d)
 				 : "memory", "r8", "r9", "r10", "r11");
