@@ -144,10 +144,11 @@ struct ctx {
 	size_t errlen;
 };
 
-/* What seccomp_compile() makes: one filter, or two (x86_64 and x32; i386);
- * the default comes compiled (bpf). */
+/* What seccomp_compile() makes: one filter, or three (x86_64 and x32;
+ * i386; i386's socket(2) by family); the default comes compiled (bpf). */
+#define NFILTER 3
 struct filter {
-	scmp_filter_ctx f[2];
+	scmp_filter_ctx f[NFILTER];
 	const struct sock_fprog *bpf;
 };
 
@@ -168,20 +169,27 @@ __attribute__((format(printf, 2, 3))) static int fail(struct ctx *c, const char 
 	return -1;
 }
 
-/* libseccomp returns -errno. An exact rule (a filter for one foreign
- * architecture) is never rewritten: i386's socket() is not folded into
- * socketcall(), whose arguments the filter cannot see. */
+/* libseccomp returns -errno. A rule for one foreign architecture is exact,
+ * but for the calls i386 makes two ways: a socket or System V IPC call by
+ * its own number (Linux 4.3, 5.1) or through socketcall/ipc, whose
+ * arguments are in memory the filter cannot read. libseccomp names those by
+ * pseudo-numbers and, for a rule without conditions, adds both ways; a rule
+ * with conditions would lose them on the second way, so it is left out
+ * (i386's socket(2) by family: compile_default). */
 static int rule(struct ctx *c, uint32_t action, const char *name, unsigned n,
 		const struct scmp_arg_cmp *args)
 {
 	/* Numbers are the native architecture's (negative for a syscall it
 	 * lacks): libseccomp translates them by name. */
 	int nr = seccomp_syscall_resolve_name(name), e;
+	int anr = c->arch ? seccomp_syscall_resolve_name_arch(c->arch, name) : 0;
+	bool muxed = (anr <= __PNR_socket && anr >= __PNR_sendmmsg) ||
+		     (anr <= __PNR_semop && anr >= __PNR_shmctl);
 
-	if (nr == __NR_SCMP_ERROR || (c->arch && seccomp_syscall_resolve_name_arch(c->arch, name) < 0))
+	if (nr == __NR_SCMP_ERROR || (anr < 0 && !muxed) || (muxed && n))
 		return 0;	/* not on this architecture: nothing to filter */
-	e = c->arch ? seccomp_rule_add_exact_array(c->f, action, nr, n, args) :
-		      seccomp_rule_add_array(c->f, action, nr, n, args);
+	e = c->arch && !muxed ? seccomp_rule_add_exact_array(c->f, action, nr, n, args) :
+				seccomp_rule_add_array(c->f, action, nr, n, args);
 	if (e < 0 && !(e == -EEXIST && c->lenient))
 		return fail(c, "rule for %s: %s", name, strerror(-e));
 	return 0;
@@ -241,13 +249,11 @@ static int default_rules(struct ctx *c)
 		if (fam != AF_VSOCK && rule(c, SCMP_ACT_ALLOW, "socket", 1, &a) < 0)
 			return -1;
 	}
-	/* i386's socketcall hides socket()'s family in memory: its SOCKET
-	 * sub-call gets ENOSYS (libcs then use socket(2)), the others pass. */
-	for (unsigned call = 2; c->arch == SCMP_ARCH_X86 && call <= 20; call++) {
-		a = arg0(SCMP_CMP_EQ, call, 0);
-		if (rule(c, SCMP_ACT_ALLOW, "socketcall", 1, &a) < 0)
-			return -1;
-	}
+	/* i386: socket(2) and socketcall(SOCKET) pass here, the family is
+	 * checked by the filter after (compile_default); the other socket
+	 * calls pass both ways (by the names above). */
+	if (c->arch == SCMP_ARCH_X86 && rule(c, SCMP_ACT_ALLOW, "socket", 0, NULL) < 0)
+		return -1;
 	return 0;
 }
 
@@ -291,7 +297,22 @@ static int compile_default(struct ctx *c, struct filter *out)
 	if (!c->f)
 		return fail(c, "seccomp context: %s", strerror(ENOMEM));
 	seccomp_attr_set(c->f, SCMP_FLTATR_CTL_OPTIMIZE, 2);
-	return default_rules(c);
+	if (default_rules(c) < 0)
+		return -1;
+	/* i386's socket(2) by family, in a filter of its own (the kernel takes
+	 * the strictest answer of all): vsock refused, and socketcall's SOCKET
+	 * too, whose family the filter cannot see (libseccomp adds that way
+	 * for the rule; in the filter above it would contradict the allowed
+	 * families). */
+	struct scmp_arg_cmp a = arg0(SCMP_CMP_MASKED_EQ, 0xffffffff, AF_VSOCK);
+	int e;
+	c->f = out->f[2] = context(SCMP_ACT_ALLOW, SCMP_ARCH_X86);
+	if (!c->f)
+		return fail(c, "seccomp context: %s", strerror(ENOMEM));
+	e = seccomp_rule_add_array(c->f, SCMP_ACT_ERRNO(EPERM), seccomp_syscall_resolve_name("socket"), 1, &a);
+	if (e < 0)
+		return fail(c, "rule for i386's socket: %s", strerror(-e));
+	return 0;
 }
 
 #else
@@ -671,7 +692,7 @@ int seccomp_compile(const char *profile, size_t len, uint64_t caps, void **out, 
 	/* No PR_SET_NO_NEW_PRIVS here: the filter is installed while we still
 	 * hold CAP_SYS_ADMIN, so setuid binaries in the image keep working, as
 	 * under docker. */
-	for (int i = 0; i < 2 && r == 0; i++)
+	for (int i = 0; i < NFILTER && r == 0; i++)
 		if (f->f[i] && seccomp_attr_set(f->f[i], SCMP_FLTATR_CTL_NNP, 0) < 0)
 			r = fail(&c, "seccomp attribute");
 	if (r < 0) {
@@ -686,7 +707,7 @@ void seccomp_filter_free(void *filter)
 {
 	struct filter *f = filter;
 
-	for (int i = 0; f && i < 2; i++)
+	for (int i = 0; f && i < NFILTER; i++)
 		if (f->f[i])
 			seccomp_release(f->f[i]);
 	free(f);
@@ -699,7 +720,7 @@ int seccomp_install(void *filter)
 	for (int i = 0; f->bpf && f->bpf[i].len; i++)
 		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &f->bpf[i]) < 0)
 			return -1;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < NFILTER; i++) {
 		int e = f->f[i] ? seccomp_load(f->f[i]) : 0;
 		if (e < 0) {
 			errno = -e;
@@ -724,7 +745,7 @@ int main(void)
 		return 1;
 	}
 	printf("/* Generated by build.sh from src/seccomp.c's default rules. */\n");
-	for (int i = 0; i < 2 && f->f[i]; i++, n++) {
+	for (int i = 0; i < NFILTER && f->f[i]; i++, n++) {
 		int fd = memfd_create("bpf", 0);
 		struct sock_filter ins;
 		if (fd < 0 || seccomp_export_bpf(f->f[i], fd) < 0 || lseek(fd, 0, SEEK_SET) < 0)

@@ -34,8 +34,10 @@
  *                            io_uring, clone3, futex_waitv, vsock[-high],
  *                            inet[-high],
  *                            personality-query|rie, mkdir, getpid, getppid,
- *                            x32-getpid|keyctl, i386-getpid|keyctl|vsock|
- *                            socketcall-vsock);
+ *                            x32-getpid|keyctl|unshare-user|clone-newns,
+ *                            i386-getpid|keyctl|vsock|socketcall-vsock|
+ *                            unshare-none|unshare-user|clone-newns|inet|
+ *                            bind|socketcall-bind (of fd -1)|semget);
  *                            "ok" or the errno text
  *   probe ttyattack TEXT     what a hostile container does to a terminal it
  *                            gets hold of, on fds 0, 1, 2 and /dev/tty: push
@@ -408,13 +410,25 @@ static int sys(const char *name)
 		r = syscall(SYS_mkdir, "/tmp/probe-dir", 0755);
 	else if (!strcmp(name, "getppid"))
 		r = syscall(SYS_getppid);
-	else if (!strncmp(name, "x32-", 4))	/* x32 numbers: bit 30 set */
-		r = syscall(0x40000000 | (!strcmp(name + 4, "getpid") ? 39 : 250), 0, -3, 0);
+	else if (!strncmp(name, "x32-", 4)) {	/* x32 numbers: bit 30 set */
+		long nr = 250, a = 0, b = -3;	/* keyctl */
+		if (!strcmp(name + 4, "getpid"))
+			nr = 39;
+		else if (!strcmp(name + 4, "unshare-user"))
+			nr = 272, a = 0x10000000, b = 0;
+		else if (!strcmp(name + 4, "clone-newns"))
+			nr = 56, a = 0x00020000 | 17, b = 0;
+		r = syscall(0x40000000 | nr, a, b, 0, 0, 0);
+		if (r == 0 && nr == 56)
+			_exit(0);
+		if (r > 0 && nr == 56)
+			waitpid((pid_t)r, NULL, 0);
+	}
 	else if (!strncmp(name, "i386-", 5)) {
 		/* The 32-bit entry (int 0x80), as a 32-bit program makes it,
 		 * with i386's numbers. socketcall's arguments are in memory
 		 * below 4 GiB (a static binary's data). */
-		static unsigned sockargs[3] = { 40, 1, 0 };
+		static unsigned sockargs[3] = { 40, 1, 0 }, bindargs[3] = { -1u, 0, 0 };
 		long nr = 20, b = 0, c = -3, d = 0;
 		if (!strcmp(name + 5, "keyctl"))
 			nr = 288;
@@ -422,9 +436,27 @@ static int sys(const char *name)
 			nr = 359, b = 40, c = 1;
 		else if (!strcmp(name + 5, "socketcall-vsock"))
 			nr = 102, b = 1, c = (long)(unsigned long)sockargs;
+		else if (!strcmp(name + 5, "unshare-none"))
+			nr = 310, b = 0;
+		else if (!strcmp(name + 5, "unshare-user"))
+			nr = 310, b = 0x10000000;
+		else if (!strcmp(name + 5, "clone-newns"))	/* a fork on our stack */
+			nr = 120, b = 0x00020000 | 17, c = 0;
+		else if (!strcmp(name + 5, "inet"))	/* socket(2): since Linux 4.3 */
+			nr = 359, b = 2, c = 1;
+		else if (!strcmp(name + 5, "bind"))
+			nr = 361, b = -1, c = 0;
+		else if (!strcmp(name + 5, "socketcall-bind"))
+			nr = 102, b = 2, c = (long)(unsigned long)bindargs;
+		else if (!strcmp(name + 5, "semget"))	/* semget(2): since Linux 5.1 */
+			nr = 393, b = 0, c = 1, d = 0600;
 		/* int 0x80 from 64-bit code zeroes r8-r11 on the way back. */
 		__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(b), "c"(c), "d"(d)
 				 : "memory", "r8", "r9", "r10", "r11");
+		if (nr == 120 && r == 0)
+			_exit(0);
+		if (nr == 120 && r > 0)
+			waitpid((pid_t)r, NULL, 0);
 		if (r < 0 && r > -4096) {
 			errno = (int)-r;
 			r = -1;

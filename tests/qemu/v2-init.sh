@@ -380,6 +380,49 @@ check oci-lifecycle "create rc=$crc start rc=$src states [$st1 $st2 $st3] in the
 		[ "$fz" = 1 ] && [ $drc -eq 0 ] &&
 		[ ! -e $P/v2oci ] && [ ! -e $OR/v2oci ]'
 
+# --- seccomp: i386 and x32 code, the same refusals --------------------------------------------
+# The probe makes the 32-bit calls (int 0x80, i386's numbers) and the x32
+# ones (bit 30) from a 64-bit binary, as such programs would; run on the VM
+# itself first, to see whether this kernel runs them at all.
+# seccomp_runs ARCH CALL...: each "CALL=RESULT" filtered, then "CALL=RESULT"
+# unfiltered (--privileged: no filter, every capability).
+seccomp_runs() {
+	_a=$1
+	shift
+	_f='' _u=''
+	for _c in "$@"; do
+		_f="$_f $_c=$(mdk run --id v2s $R probe sys "$_a-$_c" 2>&1 | tr ' ' _)"
+		_u="$_u $_c=$(mdk run --id v2s --privileged $R probe sys "$_a-$_c" 2>&1 | tr ' ' _)"
+	done
+	F=${_f# } U=${_u# }
+}
+if [ -x $R/bin/probe ]; then
+	own=$($R/bin/probe sys i386-getpid 2>&1)
+	echo "MDK-V2-INFO: seccomp-kernel the VM itself: i386-getpid=$own"
+	if [ "$own" = ok ]; then
+		seccomp_runs i386 getpid unshare-none unshare-user clone-newns keyctl inet bind socketcall-bind semget vsock socketcall-vsock
+		check seccomp-i386 "filtered: [$F] unfiltered: [$U] dir=$(ls -d $P/v2s 2>&1)" \
+			eval '[ "$F" = "getpid=ok unshare-none=ok unshare-user=Operation_not_permitted clone-newns=Operation_not_permitted keyctl=Operation_not_permitted inet=ok bind=Bad_file_descriptor socketcall-bind=Bad_file_descriptor semget=ok vsock=Operation_not_permitted socketcall-vsock=Operation_not_permitted" ] &&
+				case "$U" in "getpid=ok unshare-none=ok unshare-user=ok clone-newns=ok keyctl=ok inet=ok bind=Bad_file_descriptor socketcall-bind=Bad_file_descriptor semget=ok "*) true ;; *) false ;; esac &&
+				case "$U" in *socketcall-vsock=Operation_not_permitted*) false ;; *) true ;; esac && [ ! -e $P/v2s ]'
+	else
+		echo "MDK-V2-SKIP: seccomp-i386 this kernel runs no 32-bit x86 code (i386 getpid: $own)"
+	fi
+	own=$($R/bin/probe sys x32-getpid 2>&1)
+	echo "MDK-V2-INFO: seccomp-kernel the VM itself: x32-getpid=$own"
+	if [ "$own" = ok ]; then
+		seccomp_runs x32 getpid unshare-user clone-newns keyctl
+		check seccomp-x32 "filtered: [$F] unfiltered: [$U] dir=$(ls -d $P/v2s 2>&1)" \
+			eval '[ "$F" = "getpid=ok unshare-user=Operation_not_permitted clone-newns=Operation_not_permitted keyctl=Operation_not_permitted" ] &&
+				[ "$U" = "getpid=ok unshare-user=ok clone-newns=ok keyctl=ok" ] && [ ! -e $P/v2s ]'
+	else
+		echo "MDK-V2-SKIP: seccomp-x32 this kernel runs no x32 code (x32 getpid: $own)"
+	fi
+else
+	echo "MDK-V2-SKIP: seccomp-i386 no probe in the VM (tests/probe.c needs musl-gcc)"
+	echo "MDK-V2-SKIP: seccomp-x32 no probe in the VM (tests/probe.c needs musl-gcc)"
+fi
+
 # --- nothing left -----------------------------------------------------------------------------
 left=$(find $P -mindepth 1 -type d 2>&1)
 check no-leftovers "left under m-docker: $left" eval '[ -z "$left" ]'

@@ -4,7 +4,8 @@
 # usage: tests/qemu/v2.sh >SERIAL_LOG
 #
 # Prints the VM's serial console on stdout: the checks of tests/qemu/v2-init.sh
-# report "MDK-V2: NAME ok" or "MDK-V2: NAME FAIL DETAIL", then "MDK-V2-DONE".
+# report "MDK-V2: NAME ok" or "MDK-V2: NAME FAIL DETAIL" (or "MDK-V2-SKIP:
+# NAME REASON" for one this VM cannot run), then "MDK-V2-DONE".
 # Progress and problems go to stderr.
 #
 #   MDK, MDK_QEMU_CACHE   see tests/qemu/common.sh (the kernel, its cache,
@@ -46,6 +47,12 @@ printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
 printf 'root:x:0:\n' >"$r/etc/group"
 chmod 1777 "$r/tmp"
 chmod 700 "$r/root"
+# The probe (tests/probe.c) for the seccomp checks of i386 and x32 code.
+if command -v musl-gcc >/dev/null 2>&1; then
+	musl-gcc -static -Os -o "$r/bin/probe" "$top/tests/probe.c" || log "cannot build tests/probe.c"
+else
+	log "no musl-gcc: no probe, no seccomp checks of i386 and x32"
+fi
 # And the same as an image archive, for mdk-unpack + the overlay.
 tar --numeric-owner -C "$r" -cpf "$s/images/bb.tar" . || exit 1
 
