@@ -435,8 +435,12 @@ int cgroup_create_at(struct cgroup *cg, const char *path, const struct limits *l
 			return undo(cg);
 		return 0;
 	}
+	dev_t made[sizeof(v1_all) / sizeof(*v1_all)];
+	size_t nmade = 0;
 	for (size_t i = 0; i < sizeof(v1_all) / sizeof(*v1_all); i++) {
 		const char *c = v1_all[i];
+		struct stat st;
+		bool again = false;
 		if (!v1_wanted(c, l, flags))
 			continue;
 		char *h = xasprintf(CG "/%s", c), *p;
@@ -448,6 +452,18 @@ int cgroup_create_at(struct cgroup *cg, const char *path, const struct limits *l
 			cg_fail(err, n, "cgroup v1 controller '%s' is not mounted at %s/%s", c, CG "");
 			free(parent);
 			return undo(cg);
+		}
+		/* Controllers mounted together are one hierarchy under two names
+		 * (systemd's cpu,cpuacct with a link for each): one directory. */
+		if (stat(h, &st) == 0) {
+			for (size_t j = 0; j < nmade; j++)
+				again |= made[j] == st.st_dev;
+			if (!again)
+				made[nmade++] = st.st_dev;
+		}
+		if (again) {
+			free(h);
+			continue;
 		}
 		p = parent ? xasprintf("%s/%s", h, parent) : xasprintf("%s", h);
 		int r = 0;

@@ -177,8 +177,16 @@ static void read_cgroups(void)
 	cg_lines[k > 0 ? k : 0] = 0;
 }
 
+/* v1: each hierarchy's container directory (a detached copy) and its name
+ * in the tmpfs of the cgroup mount, bound in once that tmpfs is attached:
+ * Linux before 6.15 mounts nothing on a detached mount (EINVAL). */
+static struct { int tree; char name[64]; } cg_binds[16];
+static size_t ncg_binds;
+static bool cg_binds_pending;
+
 /* type "cgroup": on v2 a cgroup2 mount (the namespace's view); on v1 a
- * tmpfs with each hierarchy's container directory bound in, as runc does. */
+ * tmpfs with each hierarchy's container directory bound in, as runc does
+ * (cgroup_bind, once it is attached). */
 static int cgroup_mount(int sock, const struct mnt *m, const char *cgpath)
 {
 	if (cgroup_mode() == CG_V2 || (m->type && !strcmp(m->type, "cgroup2")))
@@ -186,6 +194,8 @@ static int cgroup_mount(int sock, const struct mnt *m, const char *cgpath)
 	int tmp = mnt_new("tmpfs", "mode=755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (tmp < 0)
 		FAIL("mount tmpfs for cgroups on '%s'", m->dst);
+	ncg_binds = 0;
+	cg_binds_pending = true;
 	for (char *line = cg_lines, *next; *line; line = next) {
 		char *ctl = strchr(line, ':'), *path;
 		next = line + strcspn(line, "\n");
@@ -205,12 +215,11 @@ static int cgroup_mount(int sock, const struct mnt *m, const char *cgpath)
 				     false);
 		if (tree < 0)
 			continue;	/* a hierarchy the host does not mount there */
-		int dir;
-		if (mkdirat(tmp, name, 0755) < 0 || (dir = open_beneath(tmp, name, O_DIRECTORY)) < 0 ||
-		    mnt_attach(tree, dir, "") < 0)
+		if (ncg_binds == sizeof(cg_binds) / sizeof(*cg_binds) || strlen(name) >= sizeof(cg_binds->name) ||
+		    mkdirat(tmp, name, 0755) < 0)
 			FAIL("mount cgroup hierarchy '%s' on '%s'", name, m->dst);
-		close(dir);
-		close(tree);
+		cg_binds[ncg_binds].tree = tree;
+		strcpy(cg_binds[ncg_binds++].name, name);
 		/* cpu,cpuacct is also reached as cpu and cpuacct. */
 		if (strchr(name, ','))
 			for (char *c = ctl, *e; *c; c = e + (*e != 0)) {
@@ -220,9 +229,25 @@ static int cgroup_mount(int sock, const struct mnt *m, const char *cgpath)
 				symlinkat(name, tmp, one);
 			}
 	}
+	return tmp;
+}
+
+/* v1: the hierarchies into the cgroup mount's tmpfs TMP, attached now. */
+static void cgroup_bind(int sock, const struct mnt *m, int tmp)
+{
+	if (!cg_binds_pending)
+		return;
+	for (size_t i = 0; i < ncg_binds; i++) {
+		int dir = open_beneath(tmp, cg_binds[i].name, O_DIRECTORY);
+		if (dir < 0 || mnt_attach(cg_binds[i].tree, dir, "") < 0)
+			FAIL("mount cgroup hierarchy '%s' on '%s'", cg_binds[i].name, m->dst);
+		close(dir);
+		close(cg_binds[i].tree);
+	}
 	if (m->set & MOUNT_ATTR_RDONLY)
 		oci_setattr_tree(tmp, MOUNT_ATTR_RDONLY, 0, 0, false);
-	return tmp;
+	ncg_binds = 0;
+	cg_binds_pending = false;
 }
 
 /* The root of the mount config.json put on /dev (st_dev 0: none): where
@@ -288,6 +313,7 @@ static void do_mount(int sock, int rootfd, const struct mnt *m, const char *cgpa
 	}
 	if (mnt_attach(tree, target, "") < 0)
 		FAIL("mount %s on '%s'", m->bind ? m->src : m->type, m->dst);
+	cgroup_bind(sock, m, tree);
 	if (!strcmp(m->dst, "/dev") && fstat(tree, &devfs) < 0)
 		FAIL("mount on '/dev': stat it");
 	if (m->prop && oci_setattr_tree(tree, 0, 0, m->prop & ~(unsigned)MS_REC, m->prop & MS_REC) < 0)

@@ -1,5 +1,5 @@
 # Sourced (POSIX sh) by the scripts that boot a test VM under qemu:
-# tests/qemu/v2.sh and tests/qemu/initramfs.sh. It fetches and caches the
+# tests/qemu/v2.sh, v1.sh and initramfs.sh. It fetches and caches the
 # kernel, stages busybox and mdk into an initramfs, and boots it.
 #
 # Before sourcing, set:
@@ -117,6 +117,33 @@ stage_mdk() {
 	for _l in $(ldd "$MDK" 2>/dev/null | sed -n 's|.*[[:space:]]\(/[^[:space:]]*\) (0x.*|\1|p'); do
 		mkdir -p "$1$(dirname "$_l")" && cp -L "$_l" "$1$_l" || return 1
 	done
+}
+
+# stage_cgroup_vm STAGE INIT: the initramfs of a cgroup test VM (v2.sh,
+# v1.sh) in STAGE: busybox, mdk, overlay.ko, INIT as /init with checks.sh
+# beside it, and /rootfs, a busybox root for the containers (as
+# tests/lib.sh's make_rootfs) with the probe (tests/probe.c), also packed as
+# /images/bb.tar for mdk-unpack and the overlay.
+stage_cgroup_vm() {
+	mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/images" || return 1
+	stage_busybox "$1" && stage_mdk "$1" || return 1
+	cp "$cache/overlay.ko" "$1/overlay.ko" && cp "$2" "$1/init" && cp "$here/checks.sh" "$1/checks.sh" ||
+		return 1
+	chmod 755 "$1/init"
+	_r=$1/rootfs
+	mkdir -p "$_r/bin" "$_r/etc" "$_r/tmp" "$_r/root" "$_r/proc" "$_r/sys" "$_r/dev" || return 1
+	stage_busybox "$_r" || return 1
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$_r/etc/passwd"
+	printf 'root:x:0:\n' >"$_r/etc/group"
+	chmod 1777 "$_r/tmp"
+	chmod 700 "$_r/root"
+	# The probe, for the seccomp checks of i386 and x32 code.
+	if command -v musl-gcc >/dev/null 2>&1; then
+		musl-gcc -static -Os -o "$_r/bin/probe" "$top/tests/probe.c" || log "cannot build tests/probe.c"
+	else
+		log "no musl-gcc: no probe, no seccomp checks of i386 and x32"
+	fi
+	tar --numeric-owner -C "$_r" -cpf "$1/images/bb.tar" .
 }
 
 # make_cpio STAGE OUT: STAGE as a newc initramfs, everything owned by root.

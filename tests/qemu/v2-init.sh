@@ -1,29 +1,17 @@
 #!/bin/busybox sh
 # /init of the cgroup v2 test VM (tests/qemu/v2.sh). busybox sh.
 #
-# Stage 1 copies the initramfs into a tmpfs and switch_roots there:
-# pivot_root (mdk-run) does not work with the initial rootfs as root.
-# Stage 2 mounts cgroup2 alone on /sys/fs/cgroup (no v1 hierarchy at all),
-# loads overlay.ko, runs the checks and prints one line per check:
+# After the first stage (checks.sh: the initramfs copied into a tmpfs), it
+# mounts cgroup2 alone on /sys/fs/cgroup (no v1 hierarchy at all), loads
+# overlay.ko, runs the checks and prints one line per check:
 #   MDK-V2: NAME ok
 #   MDK-V2: NAME FAIL DETAIL
 # each after a line "MDK-V2-INFO: NAME DETAIL" with what was seen; then
 # MDK-V2-DONE, and it powers off.
 export PATH=/bin
 export LC_ALL=C
-
-if [ ! -e /.stage2 ]; then
-	mkdir -p /new
-	mount -t tmpfs -o mode=0755 newroot /new || { echo "MDK-V2: boot FAIL tmpfs"; poweroff -f; }
-	for e in /*; do
-		case $e in /new | /proc | /sys | /dev) ;; *) cp -a "$e" /new/ ;; esac
-	done
-	mkdir -p /new/proc /new/sys /new/dev
-	: >/new/.stage2
-	exec switch_root /new /init
-	echo "MDK-V2: boot FAIL switch_root"
-	poweroff -f
-fi
+MARK=MDK-V2
+. /checks.sh
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
@@ -41,55 +29,8 @@ P=$CG/m-docker
 R=/rootfs
 export MDK_ROOT=/var/lib/m-docker
 
-ok() { echo "MDK-V2: $1 ok"; }
-bad() {
-	_n=$1
-	shift
-	echo "MDK-V2: $_n FAIL $(echo "$*" | tr '\n' ' ' | cut -c1-600)"
-}
-# check NAME DETAIL CONDITION...: ok if CONDITION succeeds. The detail is
-# logged either way ("MDK-V2-INFO: NAME ...").
-check() {
-	_n=$1 _d=$2
-	shift 2
-	echo "MDK-V2-INFO: $_n $(echo "$_d" | tr '\n' ' ' | cut -c1-600)"
-	if "$@"; then ok "$_n"; else bad "$_n" "$_d"; fi
-}
-eq() { [ "$1" = "$2" ]; }
-contains_1() { case " $1 " in *" 1 "*) return 0 ;; esac; return 1; }
-
-wait_for() {
-	_w=0
-	while [ $_w -lt 400 ]; do
-		"$@" && return 0
-		sleep 0.05
-		_w=$((_w + 1))
-	done
-	return 1
-}
-gone() { ! kill -0 "$1" 2>/dev/null; }
-out_has() { grep -q "$1" /tmp/out 2>/dev/null; }
 populated() { [ -n "$(cat "$P/$1/cgroup.procs" 2>/dev/null)" ]; }
 empty_cg() { [ -d "$P/$1" ] && [ -z "$(cat "$P/$1/cgroup.procs" 2>/dev/null)" ]; }
-init_of() { cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{ print $1 }'; }
-
-# gate_start ARGS...: mdk run -i ARGS in the background, stdin from a fifo we
-# hold open, stdout /tmp/out, stderr /tmp/err; RUN is mdk-run's pid.
-gate_start() {
-	rm -f /tmp/gate /tmp/out /tmp/err
-	mkfifo /tmp/gate
-	mdk run -i "$@" </tmp/gate >/tmp/out 2>/tmp/err &
-	RUN=$!
-	exec 7>/tmp/gate
-}
-gate_release() {
-	(echo go >&7) 2>/dev/null
-	exec 7>&-
-	wait "$RUN"
-	RC=$?
-}
-
-HOG='x=$(head -c 64000000 /dev/zero | tr "\0" a); echo survived ${#x}'
 
 # --- the host is pure v2 -------------------------------------------------------
 fs=$(awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)
@@ -204,8 +145,6 @@ check cpu-unlimited "no limit: ${PCT}% of a CPU (want > 75) rc=$RC $(cat /tmp/er
 	eval '[ -n "$PCT" ] && [ "$PCT" -gt 75 ] && [ ! -e $P/v2u ]'
 
 # --- pids: a bounded fork bomb --------------------------------------------------------------
-BOMB='sh -c '\''i=0; while [ $i -lt 100 ]; do i=$((i+1)); sleep 30 & echo "forked $i"; done; echo "bomb not contained"'\''
-echo "bomb exit $?"; echo ready; read x; echo end'
 gate_start --id v2p --pids-limit 20 $R sh -c "$BOMB"
 if wait_for out_has '^ready'; then
 	cur=$(cat $P/v2p/pids.current 2>&1)

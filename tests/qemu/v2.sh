@@ -32,31 +32,8 @@ qemu_prepare
 # --- the initramfs ---------------------------------------------------------------
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mdk-v2.XXXXXX") || exit 1
-s=$work/stage
-mkdir -p "$s/bin" "$s/proc" "$s/sys" "$s/dev" "$s/tmp" "$s/images"
-stage_busybox "$s" && stage_mdk "$s" || exit 1
-cp "$cache/overlay.ko" "$s/overlay.ko"
-cp "$here/v2-init.sh" "$s/init"
-chmod 755 "$s/init"
-
-# The container's root: a busybox rootfs, as tests/lib.sh's make_rootfs.
-r=$s/rootfs
-mkdir -p "$r/bin" "$r/etc" "$r/tmp" "$r/root" "$r/proc" "$r/sys" "$r/dev"
-stage_busybox "$r" || exit 1
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$r/etc/passwd"
-printf 'root:x:0:\n' >"$r/etc/group"
-chmod 1777 "$r/tmp"
-chmod 700 "$r/root"
-# The probe (tests/probe.c) for the seccomp checks of i386 and x32 code.
-if command -v musl-gcc >/dev/null 2>&1; then
-	musl-gcc -static -Os -o "$r/bin/probe" "$top/tests/probe.c" || log "cannot build tests/probe.c"
-else
-	log "no musl-gcc: no probe, no seccomp checks of i386 and x32"
-fi
-# And the same as an image archive, for mdk-unpack + the overlay.
-tar --numeric-owner -C "$r" -cpf "$s/images/bb.tar" . || exit 1
-
-make_cpio "$s" "$work/initrd" || exit 1
+stage_cgroup_vm "$work/stage" "$here/v2-init.sh" || exit 1
+make_cpio "$work/stage" "$work/initrd" || exit 1
 
 # --- the boot ----------------------------------------------------------------------
 
