@@ -717,11 +717,27 @@ int stage_make(int rootfd, const char *prefix, char *name, size_t n)
 		return -1;
 	load_clean_debris(rootfd);
 	snprintf(name, n, "%s-%ld", prefix, (long)getpid());
-	if (mkdirat(tfd, name, 0700) == 0 &&
-	    (fd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
-	    flock(fd, LOCK_EX) == 0) {
-		close(tfd);
-		return fd;
+	/* Another stage_make's load_clean_debris can take ours for debris in
+	 * the moment between mkdir and flock, and remove it: then it is gone,
+	 * or no longer what the name holds, once we have the lock. Again. */
+	for (int i = 0; i < 16; i++) {
+		struct stat a, b;
+		if (mkdirat(tfd, name, 0700) < 0)
+			break;
+		if ((fd = openat(tfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >= 0 &&
+		    flock(fd, LOCK_EX) == 0 && fstat(fd, &a) == 0 &&
+		    fstatat(tfd, name, &b, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+				close(tfd);
+				return fd;
+			}
+			errno = ENOENT;
+		}
+		if (errno != ENOENT)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
 	}
 	e = errno;
 	if (fd >= 0)
