@@ -269,8 +269,14 @@ static int exeattack(int argc, char **argv)
 	}
 	close(p[1]);
 	/* The race: every process under ROOT, until WANT exes are held, CMD
-	 * ended, or 5 s passed. */
-	for (int tries = 0, got = 0; got < want && tries < 5000; tries++) {
+	 * ended, or 30 s passed (a sanitized mdk on a loaded machine takes
+	 * seconds to start a container; the scan itself takes time). */
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int got = 0; got < want; ) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec >= 30)
+			break;
 		DIR *d = opendir("/proc");
 		struct dirent *e;
 		got = 0;
