@@ -30,6 +30,9 @@ fi
 
 base=${TMPDIR:-/tmp}
 S=$(mktemp -d "$base/mdk-mutants.XXXXXX") || exit 2
+# Open to all, as /tmp is: a container's mapped root (oci.test's user
+# namespaces) must reach the suites' bundles below it.
+chmod 755 "$S" || exit 2
 log=$S/log
 # The suites' own directories on a tmpfs, as tests/run.sh does.
 tmp=$S/tmp
