@@ -329,6 +329,36 @@ checks_detached() {
 			[ "$gout" = "x 20000000 " ] && nothing_of "$f"'
 }
 
+# Each of the above, in order (the overlay's layer is the detached one's).
+checks_both() {
+	checks_oom
+	checks_etc_files
+	checks_cpuset_affinity
+	checks_cpu
+	checks_pids_bomb
+	checks_kernel_refused
+	checks_dup_id
+	checks_prune_rm
+	checks_overlay
+	checks_detached
+}
+
+# oci_bundle RESOURCES <SCRIPT: B=/tmp/ob, a bundle of mdk-oci spec on $R
+# that runs SCRIPT (as /oci.sh) without a terminal, its root writable,
+# CAP_MKNOD given and RESOURCES (JSON members) in linux.resources; OR, the
+# state root for it.
+oci_bundle() {
+	B=/tmp/ob OR=/run/oci
+	mkdir -p $B
+	ln -s $R $B/rootfs
+	(cd $B && mdk oci spec)
+	cat >$R/oci.sh
+	sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
+		-e 's|^\( *\)"sh"$|\1"sh", "/oci.sh"|' \
+		-e 's|"CAP_KILL",|"CAP_KILL", "CAP_MKNOD",|' \
+		-e "s|\"resources\": {|\"resources\": {$1,|" $B/config.json
+}
+
 checks_no_leftovers() {
 	left=$(for _d in $CG_PARENTS; do [ ! -d "$_d" ] || find "$_d" -mindepth 1 -type d; done 2>&1)
 	check no-leftovers "left under m-docker: $left" eval '[ -z "$left" ]'

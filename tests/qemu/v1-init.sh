@@ -40,9 +40,6 @@ check mode "fs=$fs v1=[$v1] cgroup2=[$v2] rc=$rc out=$out left=[$(dirs_of v1mode
 	eval '[ "$fs" = tmpfs ] && [ -z "$v2" ] && [ "$(echo $v1 | wc -w)" -eq 7 ] && [ $rc -eq 0 ] &&
 		[ "$out" = in-container ] && [ -d $M ] && nothing_of v1mode'
 
-# --- the checks both VMs run (checks.sh) ------------------------------------------
-checks_oom
-checks_etc_files
 # --- the limit files, as the host sees them -------------------------------------------
 gate_start --id v1l -m 32m --pids-limit 20 --cpus 0.5 --cpuset-cpus 0 --cpu-shares 512 \
 	$R sh -c 'cat /proc/self/cgroup; echo ready; read x; echo end'
@@ -95,33 +92,18 @@ else
 	done
 fi
 
-checks_cpuset_affinity
-checks_cpu
-checks_pids_bomb
-checks_kernel_refused
-checks_dup_id
-checks_prune_rm
-checks_overlay
-checks_detached
+# --- the checks both VMs run (checks.sh) ------------------------------------------
+checks_both
 
 # --- mdk-oci: a bundle's container in every v1 hierarchy, device rules by the devices cgroup --
 # (CAP_MKNOD given: a node it makes is no way to a device its rules deny.)
-B=/tmp/ob
-OR=/run/oci
-mkdir -p $B
-ln -s $R $B/rootfs
-(cd $B && mdk oci spec)
-cat >$R/oci.sh <<'EOF'
+oci_bundle '"memory": {"limit": 33554432}, "pids": {"limit": 20}' <<'EOF'
 grep ':memory:' /proc/self/cgroup
 if mknod /m c 1 1 2>/dev/null; then head -c 1 /m >/dev/null 2>&1 && echo opened || echo refused; else echo no-mknod; fi
 echo "mnt $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>&1) $(ls /sys/fs/cgroup/cpu/cpu.shares 2>&1)"
 echo ready
 while :; do sleep 1; done
 EOF
-sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
-	-e 's|^\( *\)"sh"$|\1"sh", "/oci.sh"|' \
-	-e 's|"CAP_KILL",|"CAP_KILL", "CAP_MKNOD",|' \
-	-e 's|"resources": {|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 20},|' $B/config.json
 mdk oci --root $OR create -b $B --pid-file /tmp/oci.pid v1oci >/tmp/oci.out 2>/tmp/oci.err
 crc=$?
 mdk oci --root $OR start v1oci >>/tmp/oci.err 2>&1

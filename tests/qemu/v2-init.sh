@@ -29,9 +29,6 @@ rc=$?
 check mode "fs=$fs v1=[$v1] rc=$rc out=$out dir=$(ls -d $P/v2mode 2>&1)" \
 	eval '[ "$fs" = cgroup2 ] && [ -z "$v1" ] && [ $rc -eq 0 ] && [ "$out" = in-container ] && [ -d $P ] && [ ! -e $P/v2mode ]'
 
-# --- the checks both VMs run (checks.sh) ------------------------------------------
-checks_oom
-checks_etc_files
 # --- the limit files, as the host sees them -------------------------------------------
 gate_start --id v2l -m 32m --pids-limit 20 --cpus 0.5 --cpuset-cpus 0 --cpu-shares 1024 \
 	$R sh -c 'cat /proc/self/cgroup; echo ready; read x; echo end'
@@ -81,32 +78,17 @@ else
 	done
 fi
 
-checks_cpuset_affinity
-checks_cpu
-checks_pids_bomb
-checks_kernel_refused
-checks_dup_id
-checks_prune_rm
-checks_overlay
-checks_detached
+# --- the checks both VMs run (checks.sh) ------------------------------------------
+checks_both
 
 # --- mdk-oci: a bundle's container in its cgroup (limits, freezer, namespace) -----------------
-B=/tmp/ob
-OR=/run/oci
-mkdir -p $B
-ln -s $R $B/rootfs
-(cd $B && mdk oci spec)
-cat >$R/oci.sh <<'EOF'
+oci_bundle '"memory": {"limit": 33554432}, "pids": {"limit": 20}, "blockIO": {"weight": 500}' <<'EOF'
 head -n 1 /proc/self/cgroup
 mknod /m b 1 3 2>/dev/null && echo made || echo no-mknod
 awk '$2 == "/" { print $4 }' /proc/mounts
 ls /sys/fs/cgroup/memory.max && echo ready
 while :; do sleep 1; done
 EOF
-sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
-	-e 's|^\( *\)"sh"$|\1"sh", "/oci.sh"|' \
-	-e 's|"CAP_KILL",|"CAP_KILL", "CAP_MKNOD",|' \
-	-e 's|"resources": {|"resources": {"memory": {"limit": 33554432}, "pids": {"limit": 20}, "blockIO": {"weight": 500},|' $B/config.json
 mdk oci --root $OR create -b $B --pid-file /tmp/oci.pid v2oci >/tmp/oci.out 2>/tmp/oci.err
 crc=$?
 st1=$(mdk oci --root $OR state v2oci 2>&1 | grep '"status"' | tr -d ' ,')
