@@ -177,17 +177,7 @@ mdk_teardown() {
 	T=
 }
 
-# wait_for CMD...: up to 20 s for CMD to succeed (a bound against hangs,
-# not a timing: what is waited for must come).
-wait_for() {
-	_w=0
-	while [ $_w -lt 400 ]; do
-		"$@" && return 0
-		sleep 0.05
-		_w=$((_w + 1))
-	done
-	return 1
-}
+. "$TESTS/wait.sh"
 
 setUp() { mdk_setup; }
 tearDown() { mdk_teardown; }

@@ -1,9 +1,9 @@
 # Sourced (POSIX sh) by the scripts that boot a test VM under qemu:
-# tests/qemu/v2.sh, v1.sh and initramfs.sh. It fetches and caches the
+# tests/qemu/vm.sh and initramfs.sh. It fetches and caches the
 # kernel, stages busybox and mdk into an initramfs, and boots it.
 #
 # Before sourcing, set:
-#   prog   the name on log lines ("v2.sh: ...", "v2.sh: SKIP: ...")
+#   prog   the name on log lines ("vm.sh v2: ...", "vm.sh v2: SKIP: ...")
 #   here   the directory of tests/qemu
 # It sets top (the checkout) and MDK (default build/mdk) when unset.
 #
@@ -119,15 +119,16 @@ stage_mdk() {
 	done
 }
 
-# stage_cgroup_vm STAGE INIT: the initramfs of a cgroup test VM (v2.sh,
-# v1.sh) in STAGE: busybox, mdk, overlay.ko, INIT as /init with checks.sh
-# beside it, and /rootfs, a busybox root for the containers (as
+# stage_cgroup_vm STAGE INIT: the initramfs of a cgroup test VM (vm.sh) in
+# STAGE: busybox, mdk, overlay.ko, INIT as /init with checks.sh and
+# tests/wait.sh beside it, and /rootfs, a busybox root for the containers (as
 # tests/lib.sh's make_rootfs) with the probe (tests/probe.c), also packed as
 # /images/bb.tar for mdk-unpack and the overlay.
 stage_cgroup_vm() {
 	mkdir -p "$1/bin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/images" || return 1
 	stage_busybox "$1" && stage_mdk "$1" || return 1
-	cp "$cache/overlay.ko" "$1/overlay.ko" && cp "$2" "$1/init" && cp "$here/checks.sh" "$1/checks.sh" ||
+	cp "$cache/overlay.ko" "$1/overlay.ko" && cp "$2" "$1/init" && cp "$here/checks.sh" "$1/checks.sh" &&
+		cp "$here/../wait.sh" "$1/wait.sh" ||
 		return 1
 	chmod 755 "$1/init"
 	_r=$1/rootfs

@@ -64,16 +64,10 @@ check() {
 	if "$@"; then ok "$_n"; else bad "$_n" "$_d"; fi
 }
 
-# wait_for CMD...: until CMD succeeds, at most $WAIT (default 30) seconds
-# by the clock (under tcg a command can take long).
-wait_for() {
-	_end=$(($(date +%s) + ${WAIT:-30}))
-	while :; do
-		"$@" && return 0
-		[ "$(date +%s)" -lt $_end ] || return 1
-		sleep 0.1
-	done
-}
+# wait_for CMD...: at most $WAIT seconds (30 here: under tcg a command can
+# take long).
+WAIT=30
+. /wait.sh
 # A process is gone when /proc has no entry for it: dead AND reaped (this
 # shell, PID 1, reaps the orphans while it waits for its own commands).
 gone() { [ -n "$1" ] && [ ! -e "/proc/$1" ]; }

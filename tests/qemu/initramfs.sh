@@ -55,7 +55,7 @@ stage_busybox "$s" && stage_mdk "$s" || exit 1
 cp "$top/scripts/m-docker" "$top/scripts/mkimage" "$s/bin/" || exit 1
 chmod 755 "$s/bin/m-docker" "$s/bin/mkimage"
 cp "$cache/overlay.ko" "$s/overlay.ko" || exit 1
-cp "$here/initramfs-init.sh" "$s/init" || exit 1
+cp "$here/initramfs-init.sh" "$s/init" && cp "$here/../wait.sh" "$s/wait.sh" || exit 1
 case ${MDK_INITRAMFS_ROOT:-tmpfs} in
 tmpfs) ;;
 rootfs) : >"$s/.stage2" && : >"$s/.stage1-skipped" ;; # /init stays on the rootfs
